@@ -1,0 +1,183 @@
+// xprt/buffer.h - a wrap-aware ring buffer descriptor, and a per-thread pool of buffer areas.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace xstack::xprt {
+
+/// A byte ring: `size` bytes at `area`, holding `data` bytes starting at `head` (wrapping).
+///
+/// The descriptor does not own its area: a transport's rcv_buf appends at the tail, snd_buf
+/// sends from the head and never removes (the caller consumes what was sent). A buffer can wrap
+/// foreign memory (the TLS layer wraps OpenSSL's buffers) or an area from the pool
+/// (pool_buffer). When the last byte is consumed the head goes back to 0, so the free space is
+/// contiguous again without copying.
+class buffer {
+public:
+    constexpr buffer() noexcept = default;
+    /// An empty buffer over `area`.
+    explicit buffer(std::span<std::byte> area) noexcept : area_(area.data()), size_(area.size()) {}
+    /// A buffer over `area` whose first `len` bytes are data.
+    static buffer holding(std::span<std::byte> area, std::size_t len) noexcept {
+        buffer b(area);
+        b.data_ = std::min(len, area.size());
+        return b;
+    }
+
+    [[nodiscard]] bool allocated() const noexcept { return area_ != nullptr; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t data() const noexcept { return data_; }
+    [[nodiscard]] std::size_t room() const noexcept { return size_ - data_; }
+    [[nodiscard]] std::size_t head() const noexcept { return head_; }
+    [[nodiscard]] bool empty() const noexcept { return data_ == 0; }
+    [[nodiscard]] bool full() const noexcept { return data_ == size_; }
+    [[nodiscard]] std::byte* area() const noexcept { return area_; }
+
+    /// Up to two contiguous hunks of data from the head, together at most `max` bytes.
+    [[nodiscard]] std::array<std::span<const std::byte>, 2> data_hunks(std::size_t max) const noexcept {
+        const std::size_t n = std::min(max, data_);
+        const std::size_t first = std::min(n, size_ - head_);
+        return {std::span<const std::byte>(area_ + head_, first),
+                std::span<const std::byte>(area_, n - first)};
+    }
+    /// Up to two contiguous hunks of free space from the tail, together at most `max` bytes.
+    [[nodiscard]] std::array<std::span<std::byte>, 2> room_hunks(std::size_t max) const noexcept {
+        const std::size_t n = std::min(max, room());
+        const std::size_t tail = wrap(head_ + data_);
+        const std::size_t first = std::min(n, size_ - tail);
+        return {std::span<std::byte>(area_ + tail, first), std::span<std::byte>(area_, n - first)};
+    }
+
+    /// Accounts `n` bytes written into the free space (after room_hunks).
+    void commit(std::size_t n) noexcept { data_ += std::min(n, room()); }
+    /// Drops `n` bytes from the head (what the caller has sent or processed).
+    void consume(std::size_t n) noexcept {
+        n = std::min(n, data_);
+        data_ -= n;
+        head_ = data_ == 0 ? 0 : wrap(head_ + n);
+    }
+    /// Drops everything.
+    void reset() noexcept { head_ = data_ = 0; }
+
+    /// Appends bytes (as many as fit); returns how many were copied.
+    std::size_t put(std::span<const std::byte> src) noexcept {
+        auto h = room_hunks(src.size());
+        std::memcpy(h[0].data(), src.data(), h[0].size());
+        std::memcpy(h[1].data(), src.data() + h[0].size(), h[1].size());
+        const std::size_t n = h[0].size() + h[1].size();
+        data_ += n;
+        return n;
+    }
+    /// Copies up to dst.size() bytes starting `offset` bytes after the head, without consuming.
+    std::size_t peek(std::size_t offset, std::span<std::byte> dst) const noexcept {
+        if (offset >= data_) {
+            return 0;
+        }
+        const std::size_t n = std::min(dst.size(), data_ - offset);
+        const std::size_t start = wrap(head_ + offset);
+        const std::size_t first = std::min(n, size_ - start);
+        std::memcpy(dst.data(), area_ + start, first);
+        std::memcpy(dst.data() + first, area_, n - first);
+        return n;
+    }
+    /// Moves the data to the start of the area so it is contiguous.
+    void realign() noexcept;
+
+protected:
+    void rebind(std::byte* area, std::size_t size) noexcept {
+        area_ = area;
+        size_ = size;
+        head_ = data_ = 0;
+    }
+
+private:
+    [[nodiscard]] std::size_t wrap(std::size_t pos) const noexcept {
+        return pos >= size_ ? pos - size_ : pos;
+    }
+    std::byte* area_ = nullptr;
+    std::size_t size_ = 0;
+    std::size_t head_ = 0;
+    std::size_t data_ = 0;
+};
+
+/// Counters of the calling thread's buffer pool.
+struct buffer_pool_stats {
+    std::uint64_t allocated = 0;  ///< areas obtained from the heap (ever)
+    std::uint64_t freed = 0;      ///< areas returned to the heap (ever)
+    std::uint64_t in_use = 0;     ///< areas held by buffers now
+    std::uint64_t cached = 0;     ///< areas waiting in the free list
+    std::uint64_t peak_in_use = 0;
+    std::uint64_t takes = 0;
+    std::uint64_t gives = 0;
+};
+
+/// The per-thread pool of buffer areas (one size, default 16 KiB).
+///
+/// take() serves from the thread's free list (no heap allocation once warmed up); give()
+/// returns an area to it, up to `max_cached` areas, and to the heap beyond. Areas must be given
+/// back on the thread that took them.
+namespace buffer_pool {
+inline constexpr std::size_t default_area_size = 16384;
+/// Area size used by this thread's pool (set before the first take()).
+void configure(std::size_t area_size, std::size_t max_cached) noexcept;
+[[nodiscard]] std::size_t area_size() noexcept;
+/// An area of area_size() bytes, or nullptr when out of memory.
+[[nodiscard]] std::byte* take() noexcept;
+void give(std::byte* area) noexcept;
+[[nodiscard]] buffer_pool_stats stats() noexcept;
+/// Returns every cached area to the heap.
+void trim() noexcept;
+}  // namespace buffer_pool
+
+/// A buffer whose area comes from the thread's pool: allocate it when data are about to arrive
+/// (alloc), give it back as soon as it is empty (release_if_empty). Move-only.
+class pool_buffer : public buffer {
+public:
+    pool_buffer() noexcept = default;
+    ~pool_buffer() { release(); }
+    pool_buffer(const pool_buffer&) = delete;
+    pool_buffer& operator=(const pool_buffer&) = delete;
+    pool_buffer(pool_buffer&& o) noexcept : buffer(o) { static_cast<buffer&>(o) = buffer(); }
+    pool_buffer& operator=(pool_buffer&& o) noexcept {
+        if (this != &o) {
+            release();
+            static_cast<buffer&>(*this) = o;
+            static_cast<buffer&>(o) = buffer();
+        }
+        return *this;
+    }
+
+    /// Takes an area if none is held. False when the pool is out of memory.
+    bool alloc() noexcept {
+        if (allocated()) {
+            return true;
+        }
+        std::byte* a = buffer_pool::take();
+        if (a == nullptr) {
+            return false;
+        }
+        rebind(a, buffer_pool::area_size());
+        return true;
+    }
+    /// Gives the area back (data, if any, are dropped).
+    void release() noexcept {
+        if (allocated()) {
+            buffer_pool::give(area());
+            rebind(nullptr, 0);
+        }
+    }
+    /// Gives the area back if no data remain. Returns true if the buffer no longer holds an area.
+    bool release_if_empty() noexcept {
+        if (allocated() && empty()) {
+            release();
+        }
+        return !allocated();
+    }
+};
+
+}  // namespace xstack::xprt
