@@ -11,7 +11,7 @@ namespace xstack::sys {
 
 std::string_view to_string(call c) noexcept {
     static constexpr std::array<std::string_view, call_count> names = {
-        "recvmsg",  "sendmsg", "splice", "epoll_create", "epoll_ctl",  "epoll_wait",
+        "recv",     "send",    "splice", "epoll_create", "epoll_ctl",  "epoll_wait",
         "poll",     "shutdown", "connect", "accept",     "socket",     "bind",
         "listen",   "setsockopt", "getsockopt", "close", "pipe",       "fcntl"};
     const auto i = static_cast<std::size_t>(c);
@@ -189,6 +189,20 @@ ssize_t h_sendmsg(int fd, const msghdr* m, int flags) noexcept {
             guard.apply(&copy, cap);
         }
         return ::sendmsg(fd, &copy, flags);
+    });
+}
+
+ssize_t h_recv(int fd, void* b, std::size_t len, int flags) noexcept {
+    std::size_t cap = 0;
+    return hooked(call::recv, fd, flags, len, &cap, [&]() -> long {
+        return ::recv(fd, b, cap != 0 ? std::min(len, cap) : len, flags);
+    });
+}
+
+ssize_t h_send(int fd, const void* b, std::size_t len, int flags) noexcept {
+    std::size_t cap = 0;
+    return hooked(call::send, fd, flags, len, &cap, [&]() -> long {
+        return ::send(fd, b, cap != 0 ? std::min(len, cap) : len, flags);
     });
 }
 

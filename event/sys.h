@@ -28,8 +28,10 @@ namespace xstack::sys {
 
 /// Kinds of syscall routed through the seam.
 enum class call : std::uint8_t {
-    recvmsg,
-    sendmsg,
+    recv,              ///< recv() or recvmsg(): one receive syscall
+    send,              ///< send() or sendmsg(): one send syscall
+    recvmsg = recv,    ///< alias
+    sendmsg = send,    ///< alias
     splice,
     epoll_create,
     epoll_ctl,
@@ -59,8 +61,8 @@ struct record {
     call kind;
     int fd;            ///< fd argument (epoll_ctl: the target fd; splice: the input fd)
     int fd2;           ///< splice: the output fd; -1 for other calls
-    int flags;         ///< MSG_* for recvmsg/sendmsg, SPLICE_F_* for splice, op for epoll_ctl
-    std::size_t len;   ///< bytes asked (recvmsg/sendmsg/splice), events mask for epoll_ctl
+    int flags;         ///< MSG_* for recv/send, SPLICE_F_* for splice, op for epoll_ctl
+    std::size_t len;   ///< bytes asked (recv/send/splice), events mask for epoll_ctl
     long ret;          ///< return value
     int err;           ///< errno when ret == -1, else 0
     bool injected;     ///< the result was injected, the kernel was not called
@@ -83,8 +85,8 @@ public:
     void inject_errno(call c, int err, int fd = -1, int times = 1);
     /// The next `times` calls return `ret` without reaching the kernel (errno untouched).
     void inject_result(call c, long ret, int fd = -1, int times = 1);
-    /// The next `times` recvmsg/sendmsg/splice calls are performed for real with their length
-    /// capped to `max_len` (a short read or write the kernel would not produce on demand).
+    /// The next `times` recv/send/splice calls are performed for real with their length capped
+    /// to `max_len` (a short read or write the kernel would not produce on demand).
     void inject_short(call c, std::size_t max_len, int fd = -1, int times = 1);
     /// Drops every pending injection rule.
     void clear_injections() noexcept;
@@ -125,6 +127,8 @@ namespace detail {
 extern thread_local hooks* active;
 ssize_t h_recvmsg(int fd, msghdr* m, int flags) noexcept;
 ssize_t h_sendmsg(int fd, const msghdr* m, int flags) noexcept;
+ssize_t h_recv(int fd, void* b, std::size_t len, int flags) noexcept;
+ssize_t h_send(int fd, const void* b, std::size_t len, int flags) noexcept;
 ssize_t h_splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, std::size_t len,
                  unsigned flags) noexcept;
 int h_epoll_create(int flags) noexcept;
@@ -151,6 +155,14 @@ int h_fcntl(int fd, int cmd, long arg) noexcept;
 #endif
 }  // namespace detail
 
+inline ssize_t recv(int fd, void* b, std::size_t len, int flags) noexcept {
+    XS_SYS_HOOK(h_recv(fd, b, len, flags))
+    return ::recv(fd, b, len, flags);
+}
+inline ssize_t send(int fd, const void* b, std::size_t len, int flags) noexcept {
+    XS_SYS_HOOK(h_send(fd, b, len, flags))
+    return ::send(fd, b, len, flags);
+}
 inline ssize_t recvmsg(int fd, msghdr* m, int flags) noexcept {
     XS_SYS_HOOK(h_recvmsg(fd, m, flags))
     return ::recvmsg(fd, m, flags);
