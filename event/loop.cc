@@ -72,7 +72,7 @@ loop::loop(const loop_options& opt)
     }
     heap_.reserve(64);
     update_time();
-    poller_ = poller::create(opt_.poller, opt_.max_events);
+    poller_ = poller::create(opt_.poller, opt_.max_events, opt_.probe_rdhup);
     if (poller_ != nullptr) {
         wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (wake_fd_ >= 0) {

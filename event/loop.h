@@ -21,6 +21,7 @@ struct loop_options {
     int max_events = 256;       ///< events taken per wait
     int tasklet_budget = 512;   ///< tasklets run per iteration before polling again
     clock_fn clock = nullptr;   ///< nullptr: CLOCK_MONOTONIC (vDSO, no syscall)
+    bool probe_rdhup = true;    ///< learn read-hangup support at start, not at the first report
     void* clock_ctx = nullptr;
 };
 

@@ -3,6 +3,8 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <vector>
@@ -276,15 +278,47 @@ private:
 
 }  // namespace
 
-std::unique_ptr<poller> poller::create(poller_kind k, int max_events) {
+std::unique_ptr<poller> poller::create(poller_kind k, int max_events, bool probe_rdhup) {
+    std::unique_ptr<poller> p;
     if (k == poller_kind::poll) {
-        return std::make_unique<poll_poller>(max_events);
+        p = std::make_unique<poll_poller>(max_events);
+    } else {
+        const int epfd = sys::epoll_create(EPOLL_CLOEXEC);
+        if (epfd < 0) {
+            return nullptr;
+        }
+        p = std::make_unique<epoll_poller>(epfd, k == poller_kind::epoll_et, max_events);
     }
-    const int epfd = sys::epoll_create(EPOLL_CLOEXEC);
-    if (epfd < 0) {
-        return nullptr;
+    if (probe_rdhup) {
+        p->rdhup_known_ = kernel_reports_rdhup();
     }
-    return std::make_unique<epoll_poller>(epfd, k == poller_kind::epoll_et, max_events);
+    return p;
+}
+
+bool poller::kernel_reports_rdhup() noexcept {
+    // A peer's shutdown(SHUT_WR) must show up as EPOLLRDHUP. Direct syscalls: this one-time
+    // probe is not part of any connection's syscall budget.
+    static const bool known = [] {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+            return false;
+        }
+        bool ok = false;
+        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep >= 0) {
+            epoll_event ev{};
+            ev.events = EPOLLIN | EPOLLRDHUP;
+            if (::epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0 && ::shutdown(sv[1], SHUT_WR) == 0) {
+                epoll_event out{};
+                ok = ::epoll_wait(ep, &out, 1, 0) == 1 && (out.events & EPOLLRDHUP) != 0;
+            }
+            ::close(ep);
+        }
+        ::close(sv[0]);
+        ::close(sv[1]);
+        return ok;
+    }();
+    return known;
 }
 
 }  // namespace xstack::event

@@ -53,7 +53,12 @@ public:
     [[nodiscard]] const poller_stats& stats() const noexcept { return stats_; }
 
     /// Creates a poller; nullptr with errno set if the kernel refuses (e.g. no epoll).
-    static std::unique_ptr<poller> create(poller_kind k, int max_events);
+    /// `probe_rdhup`: find out at once whether the kernel reports read-hangups (one throw-away
+    /// socketpair, outside the syscall seam) instead of waiting for the first report.
+    static std::unique_ptr<poller> create(poller_kind k, int max_events, bool probe_rdhup = true);
+
+    /// Whether this kernel reports EPOLLRDHUP (probed once per process).
+    static bool kernel_reports_rdhup() noexcept;
 
 protected:
     poller() = default;
