@@ -215,8 +215,17 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
     XS_ASSERT_HOT(!c.flags.has(conn_flag::fdless));
     const int fd = c.fd();
     fd_table& ft = c.loop().fds();
-    if (!ft.recv_ready(fd) || c.flags.has(conn_flag::sock_rd_sh)) {
-        return 0;  // R2 (after a read0 nothing more can come: no syscall either)
+    if (!ft.recv_ready(fd)) {
+        return 0;  // R2
+    }
+    if (c.flags.has(conn_flag::sock_rd_sh)) {
+        // After a read0 nothing more can come: no syscall. A reset queued behind the FIN is
+        // still reported (R10), from the poller's sticky ERR.
+        if (ft.state(fd).has(fd_bit::poll_err) && !c.flags.has(conn_flag::error)) {
+            c.fail(conn_err::pollerr);
+            c.report_term(term_loc::fd, term_type::poll_err);
+        }
+        return 0;
     }
     c.flags.clear(conn_flag::wait_room);  // R3
     errno = 0;
@@ -250,10 +259,17 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
         if (want == 0) {
             break;  // buffer full
         }
-        msghdr m{};
-        m.msg_iov = iov;
-        m.msg_iovlen = niov;
-        const ssize_t ret = sys::recvmsg(fd, &m, peek ? MSG_PEEK : 0);  // R5
+        // R5: one syscall for the whole free space; recv() for one hunk (cheaper than
+        // recvmsg(), which copies a msghdr and an iovec array in), recvmsg() when it wraps.
+        ssize_t ret = 0;
+        if (niov == 1) {
+            ret = sys::recv(fd, iov[0].iov_base, iov[0].iov_len, peek ? MSG_PEEK : 0);
+        } else {
+            msghdr m{};
+            m.msg_iov = iov;
+            m.msg_iovlen = niov;
+            ret = sys::recvmsg(fd, &m, peek ? MSG_PEEK : 0);
+        }
         if (ret > 0) {
             const auto n = static_cast<std::size_t>(ret);
             buf.commit(n);
@@ -305,12 +321,8 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
     if (!read0 && try_harder && done == asked && done > 0) {
         // R13b: exactly what was asked; is a FIN right behind?
         std::byte probe{};
-        iovec iov{&probe, 1};
-        msghdr m{};
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
         for (;;) {
-            const ssize_t r = sys::recvmsg(fd, &m, MSG_PEEK);
+            const ssize_t r = sys::recv(fd, &probe, 1, MSG_PEEK);
             if (r == 0) {
                 read0 = true;
             } else if (r < 0) {
@@ -378,7 +390,9 @@ std::size_t raw_ops::snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf
     const int mf = send_flags_base | (fl.has(snd_flag::more) ? MSG_MORE : 0);  // R17, R18
     std::size_t done = 0;
     for (;;) {
-        const ssize_t ret = sys::sendmsg(fd, &m, mf);
+        // send() for one hunk, sendmsg() when the data wrap: one syscall either way.
+        const ssize_t ret = niov == 1 ? sys::send(fd, iov[0].iov_base, iov[0].iov_len, mf)
+                                      : sys::sendmsg(fd, &m, mf);
         if (ret > 0) {
             done = static_cast<std::size_t>(ret);
             if (done < want) {
@@ -417,7 +431,7 @@ pipe_io raw_ops::rcv_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p, std::
     const int fd = c.fd();
     fd_table& ft = c.loop().fds();
     if (!ft.recv_ready(fd) || c.flags.has(conn_flag::sock_rd_sh)) {
-        return {};  // R24 (R2)
+        return {};  // R24 (R2; after a read0 nothing more can come)
     }
     c.flags.clear(conn_flag::wait_room);
     errno = 0;
@@ -621,11 +635,7 @@ public:
         // Up to two non-blocking reads discarding the data (MSG_TRUNC: no copy on TCP).
         char scratch[4096];
         for (int i = 0; i < 2; ++i) {
-            iovec iov{scratch, sizeof scratch};
-            msghdr m{};
-            m.msg_iov = &iov;
-            m.msg_iovlen = 1;
-            const ssize_t r = sys::recvmsg(c.fd(), &m, MSG_TRUNC | MSG_DONTWAIT);
+            const ssize_t r = sys::recv(c.fd(), scratch, sizeof scratch, MSG_TRUNC | MSG_DONTWAIT);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
                 c.loop().fds().set_linger_risk(c.fd(), false);
                 return true;

@@ -7,7 +7,7 @@
 //   R3  WAIT_ROOM and errno cleared on entry        ready (or after read0 on the read side)
 //   R4  poll-report shortcuts: HUP without IN => read0, ERR while connecting => failure, both
 //       without a syscall
-//   R5  one recvmsg covers the whole free space, wrapped or not; EINTR retried
+//   R5  one syscall covers the whole free space (recv, or recvmsg when it wraps); EINTR retried
 //   R6  short read => recv not ready            R7  short read + HUP known => read0 now
 //   R8  short read on an fd with linger risk, RDHUP not known: one more recv to catch the FIN
 //   R9  READ_ONCE: one syscall                  R10 read0 => SOCK_RD_SH, linger risk cleared,
@@ -18,10 +18,10 @@
 //   R14 a byte received clears WAIT_L4_CONN
 //   R15 send with POLL_ERR known => failure without a syscall (errno EPIPE)
 //   R16 send after SOCK_WR_SH => ERROR, EPIPE, no syscall (snd_buf and snd_pipe)
-//   R17 MSG_DONTWAIT|MSG_NOSIGNAL always; one sendmsg covers both hunks of a wrapped buffer
+//   R17 MSG_DONTWAIT|MSG_NOSIGNAL always; one syscall (send, or sendmsg when the data wrap)
 //   R18 snd_flag::more => MSG_MORE             R19 short write => send not ready; complete
 //       write => write interest dropped
-//   R20 sendmsg 0, EAGAIN/EWOULDBLOCK/ENOTCONN/EINPROGRESS => not ready, no error
+//   R20 send 0, EAGAIN/EWOULDBLOCK/ENOTCONN/EINPROGRESS => not ready, no error
 //   R21 other errno => ERROR|SOCK_RD_SH|SOCK_WR_SH + code    R22 a byte sent clears WAIT_L4_CONN
 //   R23 bytes sent counted per thread, rate in 32-byte units
 //   R24 rcv_pipe: same preconditions; SPLICE_F_MOVE|SPLICE_F_NONBLOCK; at most 1 GiB per call
