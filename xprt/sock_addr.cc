@@ -150,7 +150,9 @@ std::string sock_addr::host_string() const {
             return "";
         }
         if (un->sun_path[0] == '\0') {
-            return "@" + std::string(un->sun_path + 1, n - 1);
+            std::string out("@");
+            out.append(un->sun_path + 1, n - 1);
+            return out;
         }
         return std::string(un->sun_path, strnlen(un->sun_path, n));
     }
@@ -160,13 +162,19 @@ std::string sock_addr::host_string() const {
 }
 
 std::string sock_addr::to_string() const {
+    // Appends rather than operator+ chains: GCC 12 at -O3 warns falsely on those (PR 105329).
+    std::string out;
     switch (family()) {
     case AF_INET:
-        return host_string() + ":" + std::to_string(port());
+        out = host_string();
+        out.append(":").append(std::to_string(port()));
+        return out;
     case AF_INET6:
-        return "[" + host_string() + "]:" + std::to_string(port());
+        out.append("[").append(host_string()).append("]:").append(std::to_string(port()));
+        return out;
     case AF_UNIX:
-        return "unix:" + host_string();
+        out.append("unix:").append(host_string());
+        return out;
     default:
         return "-";
     }
