@@ -173,7 +173,7 @@ public:
 
     bool remove_xprt(connection& /*c*/, xprt_ctx* /*ctx*/, const xprt_ctx* /*to_remove*/,
                      xprt_ref /*replacement*/) const noexcept override {
-        XS_ASSERT(!"remove_xprt reached raw: the layer to remove is not in the chain");  // R34
+        XS_ASSERT(false && "remove_xprt reached raw: the layer is not in the chain");  // R34
         return false;
     }
 

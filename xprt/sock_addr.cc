@@ -115,7 +115,6 @@ std::optional<sock_addr> sock_addr::parse(std::string_view text) noexcept {
     }
     std::memcpy(buf, host.data(), host.size());
     buf[host.size()] = '\0';
-    sock_addr a;
     if (text.front() != '[') {
         in_addr v4{};
         if (inet_pton(AF_INET, buf, &v4) != 1) {

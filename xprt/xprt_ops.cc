@@ -60,7 +60,7 @@ bool xprt_ops::add_xprt(connection& /*c*/, xprt_ctx* ctx, xprt_ref to_add, xprt_
 bool xprt_ops::remove_xprt(connection& c, xprt_ctx* ctx, const xprt_ctx* to_remove,
                            xprt_ref replacement) const noexcept {
     if (ctx == nullptr || ctx->below_ops == nullptr) {
-        XS_ASSERT(!"remove_xprt reached the bottom of the chain");
+        XS_ASSERT(false && "remove_xprt reached the bottom of the chain");
         return false;
     }
     if (ctx->below == to_remove) {
