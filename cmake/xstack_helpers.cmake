@@ -29,6 +29,8 @@ function(xstack_library name)
   add_library(xstack_${name} STATIC ${ARG_SRCS})
   add_library(xstack::${name} ALIAS xstack_${name})
   set_target_properties(xstack_${name} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME xstack_${name})
+  # The headers need C++20: say so in the usage requirements, so installed consumers get it too.
+  target_compile_features(xstack_${name} PUBLIC cxx_std_20)
   target_include_directories(xstack_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
     $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/gen>
