@@ -126,6 +126,10 @@ public:
     }
     [[nodiscard]] splice_cap can_splice() const noexcept { return xprt.ops->can_splice(*this, xprt.ctx); }
     [[nodiscard]] std::string_view alpn() const noexcept { return xprt.ops->alpn(*this, xprt.ctx); }
+    /// The chain's TLS session details, nullptr without TLS (or before its handshake ends).
+    [[nodiscard]] const tls_info* tls() const noexcept {
+        return xprt ? xprt.ops->tls(*this, xprt.ctx) : nullptr;
+    }
 
 private:
     event::loop* loop_;

@@ -88,6 +88,11 @@ std::string_view xprt_ops::alpn(const connection& c, const xprt_ctx* ctx) const 
     return b ? b.ops->alpn(c, b.ctx) : std::string_view{};
 }
 
+const tls_info* xprt_ops::tls(const connection& c, const xprt_ctx* ctx) const noexcept {
+    const xprt_ref b = below(ctx);
+    return b ? b.ops->tls(c, b.ctx) : nullptr;
+}
+
 void xprt_ops::show(const connection& /*c*/, const xprt_ctx* ctx, std::string& out) const {
     out += name();
     if (ctx != nullptr) {

@@ -11,6 +11,7 @@
 #include "xprt/buffer.h"
 #include "xprt/pipe.h"
 #include "xprt/result.h"
+#include "xprt/tls_info.h"
 #include "xprt/wait_event.h"
 
 namespace xstack::xprt {
@@ -210,6 +211,10 @@ public:
     /// Negotiated application protocol (ALPN), empty if none. Default: ask the layer below.
     [[nodiscard]] virtual std::string_view alpn(const connection& c,
                                                 const xprt_ctx* ctx) const noexcept;
+    /// The TLS session of the nearest TLS layer from here down, or nullptr (no TLS, or its
+    /// handshake has not completed). Default: ask the layer below.
+    [[nodiscard]] virtual const tls_info* tls(const connection& c,
+                                              const xprt_ctx* ctx) const noexcept;
     /// Appends a one-line debug description of this layer's state (control path).
     virtual void show(const connection& c, const xprt_ctx* ctx, std::string& out) const;
 };
