@@ -276,10 +276,7 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
             done += n;
             count -= n;
             if (peek) {
-                if (n < want) {
-                    ft.cant_recv(fd);
-                }
-                break;  // a second peek would return the same bytes
+                break;  // the bytes stay queued: readiness unchanged; a second peek is useless
             }
             if (n < want) {
                 // R6: the kernel queue is drained.
@@ -295,6 +292,10 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
                     continue;
                 }
                 ft.cant_recv(fd);
+                break;
+            }
+            if (fl.has(rcv_flag::all_queued) && count == 0) {
+                ft.cant_recv(fd);  // the caller's short peek said this was everything
                 break;
             }
             if (fl.has(rcv_flag::read_once)) {
@@ -338,7 +339,7 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
         }
     }
 
-    if (read0 && !peek) {
+    if (read0) {
         on_read0(c);
         // A reset after a shutdown queues both HUP and ERR: report the error only when no
         // data came in this call, so the data are processed first.

@@ -10,7 +10,9 @@
 //   R5  one syscall covers the whole free space (recv, or recvmsg when it wraps); EINTR retried
 //   R6  short read => recv not ready            R7  short read + HUP known => read0 now
 //   R8  short read on an fd with linger risk, RDHUP not known: one more recv to catch the FIN
-//   R9  READ_ONCE: one syscall                  R10 read0 => SOCK_RD_SH, linger risk cleared,
+//   R9  READ_ONCE: one syscall (PEEK: bytes stay queued, readiness unchanged; ALL_QUEUED: a
+//       full read of what a short peek showed leaves recv not ready)
+//   R10 read0 => SOCK_RD_SH, linger risk cleared,
 //       WAIT_L4_CONN cleared; a queued POLL_ERR is reported only if no data came in this call
 //   R11 EAGAIN/EWOULDBLOCK/ENOTCONN => not ready, no error
 //   R12 other errno => ERROR|SOCK_RD_SH|SOCK_WR_SH and the matching code

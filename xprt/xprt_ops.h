@@ -34,6 +34,9 @@ enum class rcv_flag : std::uint8_t {
     peek = 2,        ///< copy without consuming: the bytes stay queued below
     try_harder = 4,  ///< don't stop on a short read; after reading exactly `count`, peek one
                      ///< byte to detect an immediately following FIN
+    all_queued = 8,  ///< the caller knows (from a short peek) that `count` bytes were all that
+                     ///< was queued: a read of exactly `count` leaves recv "not ready", so the
+                     ///< next wait costs no failed recv
 };
 XS_FLAG_ENUM(rcv_flag)
 using rcv_flags = flag_set<rcv_flag>;
@@ -154,7 +157,9 @@ public:
     ///         read0 (SOCK_RD_SH), failure (ERROR), or the layer is still in a handshake
     ///         (subscribe; you will be woken when it ends).
     /// @note rcv_flag::peek leaves the bytes queued below (handshake layers peek, then consume
-    ///       exactly what belongs to their header). Layers in a handshake return 0.
+    ///       exactly what belongs to their header) and does not change readiness, except that
+    ///       nothing queued means not ready and a FIN at the head means read0. Layers in a
+    ///       handshake return 0.
     virtual std::size_t rcv_buf(connection& c, xprt_ctx* ctx, buffer& buf, std::size_t count,
                                 rcv_flags flags) const noexcept = 0;
 

@@ -309,6 +309,40 @@ TEST_F(RawSockTest, R14ReceivedByteClearsWaitL4) {
     EXPECT_TRUE(c().connected());
 }
 
+TEST_F(RawSockTest, PeekLeavesBytesQueuedAndReadinessAlone) {
+    ctrl_init();
+    peer_write("PROXY header + payload");
+    buffer b(area_);
+    EXPECT_EQ(recv_into(b, sizeof area_, rcv_flag::peek), 22u);  // short, but still queued
+    EXPECT_TRUE(fds().recv_ready(fd_));
+    buffer c2(area_);
+    EXPECT_EQ(recv_into(c2, 12), 12u);  // consume exactly the "header"
+    EXPECT_EQ(text(c2), "PROXY header");
+    EXPECT_TRUE(fds().recv_ready(fd_));  // the rest is still there
+    buffer rest(area_);
+    EXPECT_EQ(recv_into(rest, sizeof area_), 10u);
+    EXPECT_EQ(text(rest), " + payload");
+}
+
+TEST_F(RawSockTest, AllQueuedReadMarksNotReadyWithoutAFailedRecv) {
+    ctrl_init();
+    peer_write("hdr!");
+    buffer b(area_);
+    EXPECT_EQ(recv_into(b, sizeof area_, rcv_flag::peek), 4u);
+    buffer c2(area_);
+    EXPECT_EQ(recv_into(c2, 4, rcv_flag::all_queued), 4u);
+    EXPECT_FALSE(fds().recv_ready(fd_));  // the next wait polls instead of failing a recv
+    EXPECT_EQ(fails(call::recv), 0u);
+}
+
+TEST_F(RawSockTest, PeekSeesRead0) {
+    ctrl_init();
+    ::shutdown(peer_, SHUT_WR);
+    buffer b(area_);
+    EXPECT_EQ(recv_into(b, sizeof area_, rcv_flag::peek), 0u);
+    EXPECT_TRUE(c().flags.has(conn_flag::sock_rd_sh));
+}
+
 // --- snd_buf -------------------------------------------------------------------------------
 
 TEST_F(RawSockTest, R15KnownPollErrorFailsSendWithoutSyscall) {
