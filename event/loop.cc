@@ -237,6 +237,10 @@ void loop::run() noexcept {
         run_once(-1);
     }
     stop_ = false;
+    // The stop request has been served: without this, every later run() would return at once
+    // and run_once() would never wait again (next_timeout() is 0 while stopping()). A request
+    // made before run() is entered still stops that run() at once.
+    stop_requested_.store(false, std::memory_order_relaxed);
 }
 
 // --- timers: a binary min-heap on key_, with lazy postponement ---------------------------

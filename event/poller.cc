@@ -86,7 +86,13 @@ public:
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET;
             ev.data.u64 = data;
-            if (ctl(EPOLL_CTL_ADD, fd, ev)) {
+            bool ok = ctl(EPOLL_CTL_ADD, fd, ev);
+            if (!ok && errno == EEXIST) {
+                // Same socket back under the same number while a dup kept the old
+                // registration (with a stale generation): adopt it, as level-triggered does.
+                ok = ctl(EPOLL_CTL_MOD, fd, ev);
+            }
+            if (ok) {
                 e.polled = polled_bit::r | polled_bit::w;
                 e.polled.set(polled_bit::et);
             }

@@ -182,8 +182,10 @@ ssize_t h_recvmsg(int fd, msghdr* m, int flags) noexcept {
 
 ssize_t h_sendmsg(int fd, const msghdr* m, int flags) noexcept {
     std::size_t cap = 0;
-    iov_cap guard;
+    // `copy` first: the guard's destructor restores the iovecs through copy.msg_iov, so the
+    // copy must still be alive then (destruction runs in reverse order of declaration).
     msghdr copy = *m;
+    iov_cap guard;
     return hooked(call::sendmsg, fd, flags, iov_total(m), &cap, [&]() -> long {
         if (cap != 0) {
             guard.apply(&copy, cap);
