@@ -67,8 +67,13 @@ public:
     /// Appends bytes (as many as fit); returns how many were copied.
     std::size_t put(std::span<const std::byte> src) noexcept {
         auto h = room_hunks(src.size());
-        std::memcpy(h[0].data(), src.data(), h[0].size());
-        std::memcpy(h[1].data(), src.data() + h[0].size(), h[1].size());
+        // Empty hunks may have a null pointer (no area, empty source): memcpy must not see it.
+        if (!h[0].empty()) {
+            std::memcpy(h[0].data(), src.data(), h[0].size());
+        }
+        if (!h[1].empty()) {
+            std::memcpy(h[1].data(), src.data() + h[0].size(), h[1].size());
+        }
         const std::size_t n = h[0].size() + h[1].size();
         data_ += n;
         return n;
@@ -79,6 +84,9 @@ public:
             return 0;
         }
         const std::size_t n = std::min(dst.size(), data_ - offset);
+        if (n == 0) {
+            return 0;  // dst may be an empty span with a null pointer: no memcpy
+        }
         const std::size_t start = wrap(head_ + offset);
         const std::size_t first = std::min(n, size_ - start);
         std::memcpy(dst.data(), area_ + start, first);

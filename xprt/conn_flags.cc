@@ -69,10 +69,13 @@ bool conn_flags_from_string(std::string_view s, conn_flags& out) {
         out = acc;
         return true;
     }
-    while (!s.empty()) {
+    // One term per '|'-separated field, the last one included: "", "A|" and "A||B" contain an
+    // empty term, which is neither a name nor a number (to_string never prints one).
+    for (bool last = false; !last;) {
         const auto bar = s.find('|');
         const std::string_view term = s.substr(0, bar);
-        s = bar == std::string_view::npos ? std::string_view{} : s.substr(bar + 1);
+        last = bar == std::string_view::npos;
+        s = last ? std::string_view{} : s.substr(bar + 1);
         bool found = false;
         for (const auto& d : table) {
             if (d.name == term) {
