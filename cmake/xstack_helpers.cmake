@@ -55,8 +55,17 @@ function(xstack_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 60)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+  # Labels are applied after discovery, over the discovered list (${name}_TESTS): passing a
+  # multi-valued LABELS through gtest_discover_tests' PROPERTIES keeps only the first one.
+  if(ARG_LABELS)
+    set(_inc ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+    file(WRITE ${_inc}
+      "foreach(_t IN LISTS ${name}_TESTS)\n"
+      "  set_tests_properties(\"\${_t}\" PROPERTIES LABELS \"${ARG_LABELS}\")\n"
+      "endforeach()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_inc})
+  endif()
 endfunction()
 
 # xstack_bench(<name> SRCS ... DEPS ...): also registered as a smoke test.
