@@ -31,6 +31,10 @@ namespace xstack::xprt {
     X(prx_bad_ssl_tlv, "PRX_BAD_SSL_TLV", "malformed PROXY v2 SSL TLV")                     \
     X(prx_untrusted, "PRX_UNTRUSTED", "PROXY header from a source outside the trusted list") \
     X(prx_send, "PRX_SEND", "failed to send the PROXY header")                              \
+    X(prx_bad_version, "PRX_BAD_VERSION", "PROXY v2 signature with a version other than 2") \
+    X(prx_bad_cmd, "PRX_BAD_CMD", "PROXY v2 command other than LOCAL or PROXY")             \
+    X(prx_line_too_long, "PRX_LINE_TOO_LONG", "PROXY v1 line without CRLF within 107 bytes") \
+    X(prx_dup_crc, "PRX_DUP_CRC", "PROXY v2 header with more than one CRC32C TLV")          \
     /* NetScaler Client IP insertion */                                                     \
     X(cip_empty, "CIP_EMPTY", "connection closed before any CIP byte")                      \
     X(cip_abort, "CIP_ABORT", "connection closed or failed inside the CIP header")          \
@@ -39,6 +43,7 @@ namespace xstack::xprt {
     X(cip_bad_magic, "CIP_BAD_MAGIC", "CIP magic number mismatch")                          \
     X(cip_bad_proto, "CIP_BAD_PROTO", "CIP header carries an unsupported protocol")         \
     X(cip_bad_len, "CIP_BAD_LEN", "CIP header length inconsistent")                         \
+    X(cip_too_big, "CIP_TOO_BIG", "CIP header longer than the configured maximum")          \
     /* SOCKS4 client */                                                                     \
     X(socks4_send, "SOCKS4_SEND", "failed to send the SOCKS4 request")                      \
     X(socks4_recv, "SOCKS4_RECV", "failed to receive the SOCKS4 reply")                     \
