@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "event/loop.h"
 #include "xprt/conn_error.h"
 #include "xprt/conn_flags.h"
+#include "xprt/proxy_info.h"
 #include "xprt/sock_addr.h"
 #include "xprt/term_log.h"
 #include "xprt/xprt_ops.h"
@@ -79,6 +81,8 @@ public:
     sock_addr src;
     sock_addr dst;
     conn_side side;
+    /// What a received PROXY / CIP header said (set by the handshake layer; nullptr if none).
+    std::unique_ptr<proxy_info> proxy;
     /// Free for the owner (the application, the proxy's stream).
     void* owner = nullptr;
 
@@ -89,6 +93,15 @@ public:
     /// No handshake, L4 or L6 wait pending: the transport carries application data.
     [[nodiscard]] bool transport_usable() const noexcept { return !flags.any(conn_mask::wait_xprt); }
     [[nodiscard]] bool is_backend() const noexcept { return side == conn_side::backend; }
+    /// The original client: the source announced by a received PROXY/CIP header when it
+    /// carried usable addresses, else the real peer (`src`).
+    [[nodiscard]] const sock_addr& client_addr() const noexcept {
+        return proxy && proxy->addresses_used ? proxy->src : src;
+    }
+    /// The address the client connected to (announced destination, else the real one).
+    [[nodiscard]] const sock_addr& client_dst_addr() const noexcept {
+        return proxy && proxy->addresses_used ? proxy->dst : dst;
+    }
 
     /// Sets the error code unless one is already set (first writer wins). Does not set ERROR.
     void set_errcode(conn_err e) noexcept {
