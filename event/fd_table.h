@@ -26,16 +26,16 @@
 namespace xstack::event {
 
 enum class fd_bit : std::uint32_t {
-    active_r = 1u << 0,    ///< someone wants to receive
-    ready_r = 1u << 1,     ///< no EAGAIN on receive since the last report
-    active_w = 1u << 4,    ///< someone wants to send
-    ready_w = 1u << 5,     ///< no EAGAIN on send since the last report
-    poll_in = 1u << 8,     ///< last report: readable (replaced at each report)
-    poll_pri = 1u << 9,    ///< last report: urgent data (replaced at each report)
-    poll_out = 1u << 10,   ///< last report: writable (replaced at each report)
-    poll_err = 1u << 11,   ///< an error was reported (sticky until the fd leaves the table)
-    poll_hup = 1u << 12,   ///< both directions shut (sticky)
-    poll_rdhup = 1u << 13, ///< peer shut its write side (sticky)
+    active_r = 1u << 0,      ///< someone wants to receive
+    ready_r = 1u << 1,       ///< no EAGAIN on receive since the last report
+    active_w = 1u << 4,      ///< someone wants to send
+    ready_w = 1u << 5,       ///< no EAGAIN on send since the last report
+    poll_in = 1u << 8,       ///< last report: readable (replaced at each report)
+    poll_pri = 1u << 9,      ///< last report: urgent data (replaced at each report)
+    poll_out = 1u << 10,     ///< last report: writable (replaced at each report)
+    poll_err = 1u << 11,     ///< an error was reported (sticky until the fd leaves the table)
+    poll_hup = 1u << 12,     ///< both directions shut (sticky)
+    poll_rdhup = 1u << 13,   ///< peer shut its write side (sticky)
     linger_risk = 1u << 16,  ///< close with SO_LINGER{1,0} (RST) if still set at close
     et = 1u << 17,           ///< edge-triggered registration allowed for this fd
     in_use = 1u << 18,       ///< slot holds a registered fd
@@ -106,7 +106,9 @@ public:
     void cond_recv(int fd) noexcept { cond(fd, fd_bit::active_r, fd_bit::ready_r); }
     void cond_send(int fd) noexcept { cond(fd, fd_bit::active_w, fd_bit::ready_w); }
 
-    void set_linger_risk(int fd, bool on) noexcept { tab_[idx(fd)].st.assign(fd_bit::linger_risk, on); }
+    void set_linger_risk(int fd, bool on) noexcept {
+        tab_[idx(fd)].st.assign(fd_bit::linger_risk, on);
+    }
     [[nodiscard]] bool linger_risk(int fd) const noexcept { return has(fd, fd_bit::linger_risk); }
 
     /// Delivers a poll report (poll_* bits): updates the report and READY bits, queues an update

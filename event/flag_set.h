@@ -17,7 +17,8 @@ public:
     using underlying = std::underlying_type_t<E>;
 
     constexpr flag_set() noexcept = default;
-    constexpr flag_set(E e) noexcept : bits_(static_cast<underlying>(e)) {}  // NOLINT: implicit by design
+    constexpr flag_set(E e) noexcept
+        : bits_(static_cast<underlying>(e)) {}  // NOLINT: implicit by design
     constexpr static flag_set from_bits(underlying b) noexcept {
         flag_set s;
         s.bits_ = b;
@@ -26,7 +27,9 @@ public:
 
     [[nodiscard]] constexpr underlying bits() const noexcept { return bits_; }
     /// True if every bit of `f` is set.
-    [[nodiscard]] constexpr bool has(flag_set f) const noexcept { return (bits_ & f.bits_) == f.bits_; }
+    [[nodiscard]] constexpr bool has(flag_set f) const noexcept {
+        return (bits_ & f.bits_) == f.bits_;
+    }
     /// True if at least one bit of `f` is set.
     [[nodiscard]] constexpr bool any(flag_set f) const noexcept { return (bits_ & f.bits_) != 0; }
     [[nodiscard]] constexpr bool none() const noexcept { return bits_ == 0; }
@@ -43,9 +46,15 @@ public:
     constexpr flag_set& assign(flag_set f, bool on) noexcept { return on ? set(f) : clear(f); }
     constexpr void reset() noexcept { bits_ = 0; }
 
-    constexpr flag_set operator|(flag_set o) const noexcept { return from_bits(static_cast<underlying>(bits_ | o.bits_)); }
-    constexpr flag_set operator&(flag_set o) const noexcept { return from_bits(static_cast<underlying>(bits_ & o.bits_)); }
-    constexpr flag_set operator~() const noexcept { return from_bits(static_cast<underlying>(~bits_)); }
+    constexpr flag_set operator|(flag_set o) const noexcept {
+        return from_bits(static_cast<underlying>(bits_ | o.bits_));
+    }
+    constexpr flag_set operator&(flag_set o) const noexcept {
+        return from_bits(static_cast<underlying>(bits_ & o.bits_));
+    }
+    constexpr flag_set operator~() const noexcept {
+        return from_bits(static_cast<underlying>(~bits_));
+    }
     constexpr flag_set& operator|=(flag_set o) noexcept { return set(o); }
     constexpr flag_set& operator&=(flag_set o) noexcept {
         bits_ = static_cast<underlying>(bits_ & o.bits_);
@@ -58,9 +67,9 @@ private:
 };
 
 /// `a | b` on two enumerators gives a flag_set (enable per enum with XS_FLAG_ENUM).
-#define XS_FLAG_ENUM(E)                                                         \
-    constexpr ::xstack::flag_set<E> operator|(E a, E b) noexcept {              \
-        return ::xstack::flag_set<E>(a) | ::xstack::flag_set<E>(b);             \
+#define XS_FLAG_ENUM(E)                                             \
+    constexpr ::xstack::flag_set<E> operator|(E a, E b) noexcept {  \
+        return ::xstack::flag_set<E>(a) | ::xstack::flag_set<E>(b); \
     }
 
 }  // namespace xstack

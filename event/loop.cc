@@ -1,12 +1,12 @@
 // event/loop.cc
 #include "event/loop.h"
 
+#include <cerrno>
+#include <climits>
+
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
-
-#include <cerrno>
-#include <climits>
 
 #include "event/sys.h"
 

@@ -18,10 +18,10 @@ using clock_fn = std::uint64_t (*)(void* ctx) noexcept;
 
 struct loop_options {
     poller_kind poller = poller_kind::epoll;
-    int max_events = 256;       ///< events taken per wait
-    int tasklet_budget = 512;   ///< tasklets run per iteration before polling again
-    clock_fn clock = nullptr;   ///< nullptr: CLOCK_MONOTONIC (vDSO, no syscall)
-    bool probe_rdhup = true;    ///< learn read-hangup support at start, not at the first report
+    int max_events = 256;      ///< events taken per wait
+    int tasklet_budget = 512;  ///< tasklets run per iteration before polling again
+    clock_fn clock = nullptr;  ///< nullptr: CLOCK_MONOTONIC (vDSO, no syscall)
+    bool probe_rdhup = true;   ///< learn read-hangup support at start, not at the first report
     void* clock_ctx = nullptr;
 };
 

@@ -1,13 +1,13 @@
 // event/poller.cc - epoll (level- and edge-triggered) and poll() pollers.
 #include "event/poller.h"
 
+#include <cerrno>
+#include <vector>
+
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <vector>
 
 #include "event/sys.h"
 
@@ -314,7 +314,8 @@ bool poller::kernel_reports_rdhup() noexcept {
         if (ep >= 0) {
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLRDHUP;
-            if (::epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0 && ::shutdown(sv[1], SHUT_WR) == 0) {
+            if (::epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0 &&
+                ::shutdown(sv[1], SHUT_WR) == 0) {
                 epoll_event out{};
                 ok = ::epoll_wait(ep, &out, 1, 0) == 1 && (out.events & EPOLLRDHUP) != 0;
             }

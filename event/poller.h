@@ -22,13 +22,13 @@ enum class poller_kind : std::uint8_t {
 
 /// Per-poller counters (syscalls avoided are the point; tests read these).
 struct poller_stats {
-    std::uint64_t waits = 0;        ///< epoll_wait / poll calls
-    std::uint64_t events = 0;       ///< events delivered to fds
-    std::uint64_t ctl_add = 0;      ///< registration syscalls (epoll only)
+    std::uint64_t waits = 0;    ///< epoll_wait / poll calls
+    std::uint64_t events = 0;   ///< events delivered to fds
+    std::uint64_t ctl_add = 0;  ///< registration syscalls (epoll only)
     std::uint64_t ctl_mod = 0;
     std::uint64_t ctl_del = 0;
-    std::uint64_t updates_seen = 0; ///< fds taken from the update list
-    std::uint64_t updates_noop = 0; ///< ... whose registration already matched
+    std::uint64_t updates_seen = 0;  ///< fds taken from the update list
+    std::uint64_t updates_noop = 0;  ///< ... whose registration already matched
 };
 
 class poller {

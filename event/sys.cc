@@ -1,19 +1,19 @@
 // event/sys.cc - the counting / injecting side of the syscall seam.
 #include "event/sys.h"
 
-#include <sys/uio.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
+
+#include <sys/uio.h>
 
 namespace xstack::sys {
 
 std::string_view to_string(call c) noexcept {
     static constexpr std::array<std::string_view, call_count> names = {
-        "recv",     "send",    "splice", "epoll_create", "epoll_ctl",  "epoll_wait",
-        "poll",     "shutdown", "connect", "accept",     "socket",     "bind",
-        "listen",   "setsockopt", "getsockopt", "close", "pipe",       "fcntl"};
+        "recv",   "send",       "splice",     "epoll_create", "epoll_ctl", "epoll_wait",
+        "poll",   "shutdown",   "connect",    "accept",       "socket",    "bind",
+        "listen", "setsockopt", "getsockopt", "close",        "pipe",      "fcntl"};
     const auto i = static_cast<std::size_t>(c);
     return i < names.size() ? names[i] : "?";
 }
@@ -75,9 +75,8 @@ bool matches(const record& r, int fd) noexcept {
 }  // namespace
 
 std::uint64_t hooks::count(call c, int fd) const noexcept {
-    return static_cast<std::uint64_t>(std::count_if(log_.begin(), log_.end(), [&](const record& r) {
-        return r.kind == c && matches(r, fd);
-    }));
+    return static_cast<std::uint64_t>(std::count_if(
+        log_.begin(), log_.end(), [&](const record& r) { return r.kind == c && matches(r, fd); }));
 }
 
 std::uint64_t hooks::failures(call c, int fd, int err) const noexcept {
@@ -87,8 +86,8 @@ std::uint64_t hooks::failures(call c, int fd, int err) const noexcept {
 }
 
 std::uint64_t hooks::total(int fd) const noexcept {
-    return static_cast<std::uint64_t>(std::count_if(
-        log_.begin(), log_.end(), [&](const record& r) { return matches(r, fd); }));
+    return static_cast<std::uint64_t>(
+        std::count_if(log_.begin(), log_.end(), [&](const record& r) { return matches(r, fd); }));
 }
 
 #if XS_SYSCALL_HOOKS
@@ -225,8 +224,8 @@ int h_epoll_create(int flags) noexcept {
         hooked(call::epoll_create, -1, flags, 0, nullptr, [&] { return ::epoll_create1(flags); }));
 }
 int h_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) noexcept {
-    return static_cast<int>(hooked(call::epoll_ctl, fd, op, ev != nullptr ? ev->events : 0,
-                                   nullptr, [&] { return ::epoll_ctl(epfd, op, fd, ev); }));
+    return static_cast<int>(hooked(call::epoll_ctl, fd, op, ev != nullptr ? ev->events : 0, nullptr,
+                                   [&] { return ::epoll_ctl(epfd, op, fd, ev); }));
 }
 int h_epoll_wait(int epfd, epoll_event* evs, int max, int timeout) noexcept {
     return static_cast<int>(hooked(call::epoll_wait, -1, timeout, static_cast<std::size_t>(max),
@@ -253,7 +252,8 @@ int h_socket(int dom, int type, int proto) noexcept {
         hooked(call::socket, -1, type, 0, nullptr, [&] { return ::socket(dom, type, proto); }));
 }
 int h_bind(int fd, const sockaddr* a, socklen_t l) noexcept {
-    return static_cast<int>(hooked(call::bind, fd, 0, l, nullptr, [&] { return ::bind(fd, a, l); }));
+    return static_cast<int>(
+        hooked(call::bind, fd, 0, l, nullptr, [&] { return ::bind(fd, a, l); }));
 }
 int h_listen(int fd, int backlog) noexcept {
     return static_cast<int>(

@@ -10,6 +10,11 @@
 // and callers' EINTR loops can be tested. Callers read errno right after the call.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -17,21 +22,16 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <vector>
-
 #include "xstack/config.h"
 
 namespace xstack::sys {
 
 /// Kinds of syscall routed through the seam.
 enum class call : std::uint8_t {
-    recv,              ///< recv() or recvmsg(): one receive syscall
-    send,              ///< send() or sendmsg(): one send syscall
-    recvmsg = recv,    ///< alias
-    sendmsg = send,    ///< alias
+    recv,            ///< recv() or recvmsg(): one receive syscall
+    send,            ///< send() or sendmsg(): one send syscall
+    recvmsg = recv,  ///< alias
+    sendmsg = send,  ///< alias
     splice,
     epoll_create,
     epoll_ctl,
@@ -59,13 +59,13 @@ inline constexpr bool hooks_compiled = XS_SYSCALL_HOOKS != 0;
 /// One syscall as seen by the seam.
 struct record {
     call kind;
-    int fd;            ///< fd argument (epoll_ctl: the target fd; splice: the input fd)
-    int fd2;           ///< splice: the output fd; -1 for other calls
-    int flags;         ///< MSG_* for recv/send, SPLICE_F_* for splice, op for epoll_ctl
-    std::size_t len;   ///< bytes asked (recv/send/splice), events mask for epoll_ctl
-    long ret;          ///< return value
-    int err;           ///< errno when ret == -1, else 0
-    bool injected;     ///< the result was injected, the kernel was not called
+    int fd;           ///< fd argument (epoll_ctl: the target fd; splice: the input fd)
+    int fd2;          ///< splice: the output fd; -1 for other calls
+    int flags;        ///< MSG_* for recv/send, SPLICE_F_* for splice, op for epoll_ctl
+    std::size_t len;  ///< bytes asked (recv/send/splice), events mask for epoll_ctl
+    long ret;         ///< return value
+    int err;          ///< errno when ret == -1, else 0
+    bool injected;    ///< the result was injected, the kernel was not called
 };
 
 /// Counts and fault injection for the syscalls made on the installing thread.
@@ -146,9 +146,9 @@ int h_getsockopt(int fd, int lvl, int opt, void* v, socklen_t* l) noexcept;
 int h_close(int fd) noexcept;
 int h_pipe(int fds[2], int flags) noexcept;
 int h_fcntl(int fd, int cmd, long arg) noexcept;
-#define XS_SYS_HOOK(expr)                        \
+#define XS_SYS_HOOK(expr)                         \
     if (detail::active != nullptr) [[unlikely]] { \
-        return detail::expr;                     \
+        return detail::expr;                      \
     }
 #else
 #define XS_SYS_HOOK(expr)

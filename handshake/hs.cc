@@ -71,8 +71,8 @@ struct hs_ctx final : xprt_ctx {
     const hs_config* cfg = &default_config;
     event::tasklet task;
     event::timer timer;
-    wait_event we;               // our own subscription to the layer below
-    wait_event* upper = nullptr; // the layer above's subscription, recorded only
+    wait_event we;                // our own subscription to the layer below
+    wait_event* upper = nullptr;  // the layer above's subscription, recorded only
     bool started = false;
     std::uint64_t deadline = 0;  // whole handshake (0: none)
 
@@ -122,10 +122,11 @@ step send_bytes(hs_ctx& x, const std::byte* data, std::size_t len, std::size_t& 
     connection& c = *x.c;
     while (ofs < len) {
         // A view whose head is the first unsent byte.
-        buffer b = buffer::holding(std::span<std::byte>(const_cast<std::byte*>(data), len), len);  // NOLINT
+        buffer b = buffer::holding(std::span<std::byte>(const_cast<std::byte*>(data), len),
+                                   len);  // NOLINT
         b.consume(ofs);
-        const std::size_t n =
-            x.below_ops->snd_buf(c, x.below, b, len - ofs, more ? snd_flag::more : xprt::snd_flags{});
+        const std::size_t n = x.below_ops->snd_buf(c, x.below, b, len - ofs,
+                                                   more ? snd_flag::more : xprt::snd_flags{});
         if (n == 0) {
             if (c.flags.has(conn_flag::error)) {
                 c.report_term(term_loc::hs, term_type::snd_err);
@@ -339,8 +340,8 @@ step proxy_recv_step(hs_ctx& x) noexcept {
     const std::size_t cap = std::max(x.cfg->proxy.max_header, proxy_v1_max_length);
     if (x.detect != detect_state::none) {
         const step s = proxy_detect_step(x, cap);
-        if (s != step::done || x.detect != detect_state::none || !c.flags.has(conn_flag::accept_proxy) ||
-            c.flags.has(conn_flag::error)) {
+        if (s != step::done || x.detect != detect_state::none ||
+            !c.flags.has(conn_flag::accept_proxy) || c.flags.has(conn_flag::error)) {
             return s;
         }
         // Detected a signature from a trusted source: fall through to read it.
@@ -467,8 +468,8 @@ void hs_ctx::run(event::tasklet& /*t*/, void* ctx) noexcept {
         }
         // Wait: for the layer below, and in any case for the deadlines.
         if (s == step::wait_recv || s == step::wait_send) {
-            x->below_ops->subscribe(c, x->below,
-                                    s == step::wait_recv ? sub_event::recv : sub_event::send, x->we);
+            x->below_ops->subscribe(
+                c, x->below, s == step::wait_recv ? sub_event::recv : sub_event::send, x->we);
         }
         std::uint64_t next = x->deadline;
         if (x->detect != detect_state::none) {

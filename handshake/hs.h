@@ -60,7 +60,7 @@ enum class proxy_mode : std::uint8_t {
 
 /// Configuration shared by the connections of a listener or a server; must outlive them.
 struct hs_config {
-    proxy_options proxy;        ///< receive limits (header size, TLV caps)
+    proxy_options proxy;  ///< receive limits (header size, TLV caps)
     proxy_mode mode = proxy_mode::required;
     const source_list* trusted = nullptr;  ///< required for proxy_mode::optional
     std::uint32_t detect_ms = 200;         ///< optional mode: decide "no header" after this

@@ -1,11 +1,11 @@
 // handshake/source_list.cc
 #include "handshake/source_list.h"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <cstring>
 #include <string>
+
+#include <arpa/inet.h>
 
 namespace xstack::handshake {
 

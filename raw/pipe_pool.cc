@@ -1,9 +1,9 @@
 // raw/pipe_pool.cc
 #include "raw/pipe_pool.h"
 
-#include <fcntl.h>
-
 #include <new>
+
+#include <fcntl.h>
 
 #include "event/sys.h"
 
@@ -34,7 +34,8 @@ thread_local pool_reaper reaper;
 
 }  // namespace
 
-void pipe_pool_configure(std::size_t pipe_size, std::size_t max_cached, std::size_t max_pipes) noexcept {
+void pipe_pool_configure(std::size_t pipe_size, std::size_t max_cached,
+                         std::size_t max_pipes) noexcept {
     pipe_pool_trim();
     pool.pipe_size = pipe_size;
     pool.max_cached = max_cached;

@@ -1,13 +1,13 @@
 // raw/raw_sock.cc - the raw transport and the socket control layer.
 #include "raw/raw_sock.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "event/sys.h"
 #include "raw/traffic.h"
@@ -111,10 +111,13 @@ public:
                         rcv_flags fl) const noexcept override;
     std::size_t snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf, std::size_t count,
                         snd_flags fl) const noexcept override;
-    pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, xprt::pipe& p, std::size_t count) const noexcept override;
-    pipe_io snd_pipe(connection& c, xprt_ctx* ctx, xprt::pipe& p, std::size_t count) const noexcept override;
+    pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, xprt::pipe& p,
+                     std::size_t count) const noexcept override;
+    pipe_io snd_pipe(connection& c, xprt_ctx* ctx, xprt::pipe& p,
+                     std::size_t count) const noexcept override;
 
-    void subscribe(connection& c, xprt_ctx* /*ctx*/, sub_events ev, wait_event& w) const noexcept override {
+    void subscribe(connection& c, xprt_ctx* /*ctx*/, sub_events ev,
+                   wait_event& w) const noexcept override {
         // R32. One subscriber at socket level.
         XS_ASSERT(c.subs == nullptr || c.subs == &w);
         XS_ASSERT(!ev.any(~xprt::sub_both));
@@ -148,7 +151,8 @@ public:
         }
     }
 
-    void unsubscribe(connection& c, xprt_ctx* /*ctx*/, sub_events ev, wait_event& w) const noexcept override {
+    void unsubscribe(connection& c, xprt_ctx* /*ctx*/, sub_events ev,
+                     wait_event& w) const noexcept override {
         XS_ASSERT(c.subs == nullptr || c.subs == &w);
         const sub_events had = w.events & ev;
         w.events.clear(ev);
@@ -354,8 +358,8 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
     return done;
 }
 
-std::size_t raw_ops::snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf,
-                             std::size_t count, snd_flags fl) const noexcept {
+std::size_t raw_ops::snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf, std::size_t count,
+                             snd_flags fl) const noexcept {
     if (!c.flags.has(conn_flag::ctrl_ready)) {
         return 0;  // R1
     }
@@ -420,12 +424,13 @@ std::size_t raw_ops::snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf
     }
     if (done > 0) {
         c.flags.clear(conn_flag::wait_l4_conn);  // R22
-        count_out(done, c.loop().now_ms());       // R23
+        count_out(done, c.loop().now_ms());      // R23
     }
     return done;
 }
 
-pipe_io raw_ops::rcv_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p, std::size_t count) const noexcept {
+pipe_io raw_ops::rcv_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p,
+                          std::size_t count) const noexcept {
     if (!c.flags.has(conn_flag::ctrl_ready)) {
         return {};  // R24 (R1)
     }
@@ -501,7 +506,8 @@ pipe_io raw_ops::rcv_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p, std::
     return {done, false};
 }
 
-pipe_io raw_ops::snd_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p, std::size_t count) const noexcept {
+pipe_io raw_ops::snd_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p,
+                          std::size_t count) const noexcept {
     if (!c.flags.has(conn_flag::ctrl_ready)) {
         return {};  // R30 (R1)
     }
@@ -683,7 +689,8 @@ bool conn_probe(connection& c) noexcept {
         return false;
     };
 
-    if (!st.any(fd_bit::poll_err | fd_bit::poll_hup) && st.any(fd_bit::poll_in | fd_bit::poll_out)) {
+    if (!st.any(fd_bit::poll_err | fd_bit::poll_hup) &&
+        st.any(fd_bit::poll_in | fd_bit::poll_out)) {
         return connected();  // the poller reports readiness without error
     }
     if (!st.any(fd_bit::poll_in | fd_bit::poll_out | fd_bit::poll_err | fd_bit::poll_hup)) {

@@ -1,16 +1,16 @@
 // raw/sock.cc
 #include "raw/sock.h"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <string>
 
 #include "event/sys.h"
 #include "raw/raw_sock.h"
@@ -169,7 +169,8 @@ void accept_init(connection& c, int fd, const sock_addr& peer) noexcept {
     xprt::conn_ctrl_init(c);
 }
 
-result<void> connect_socket(connection& c, const sock_addr& to, const connect_options& opt) noexcept {
+result<void> connect_socket(connection& c, const sock_addr& to,
+                            const connect_options& opt) noexcept {
     const int fam = to.family();
     c.dst = to;
     const int fd = sys::socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -15,11 +15,11 @@ namespace xstack::raw {
 
 struct listen_options {
     int backlog = 1024;
-    bool reuseport = false;    ///< SO_REUSEPORT: one listener per thread on the same address
-    int tfo_queue = 0;         ///< > 0: TCP_FASTOPEN with this queue length
+    bool reuseport = false;  ///< SO_REUSEPORT: one listener per thread on the same address
+    int tfo_queue = 0;       ///< > 0: TCP_FASTOPEN with this queue length
     bool v6only = false;
-    bool unlink_unix = true;   ///< UNIX: remove a stale socket file before bind
-    int unix_mode = 0;         ///< UNIX: chmod the socket file to this mode when non-zero
+    bool unlink_unix = true;  ///< UNIX: remove a stale socket file before bind
+    int unix_mode = 0;        ///< UNIX: chmod the socket file to this mode when non-zero
 };
 
 /// A non-blocking, close-on-exec listening socket bound to `addr` (port 0: any free port).

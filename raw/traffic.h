@@ -18,11 +18,18 @@ public:
     /// Adds `inc` events at time `now_ms`, rotating the period if it has ended.
     void add(std::uint32_t inc, std::uint64_t now_ms, std::uint32_t period_ms = 1000) noexcept;
     /// Estimated events per period at time `now_ms`.
-    [[nodiscard]] std::uint32_t read(std::uint64_t now_ms, std::uint32_t period_ms = 1000) const noexcept;
+    [[nodiscard]] std::uint32_t read(std::uint64_t now_ms,
+                                     std::uint32_t period_ms = 1000) const noexcept;
 
-    [[nodiscard]] std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_relaxed); }
-    [[nodiscard]] std::uint32_t curr() const noexcept { return curr_.load(std::memory_order_relaxed); }
-    [[nodiscard]] std::uint32_t prev() const noexcept { return prev_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t tick() const noexcept {
+        return tick_.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint32_t curr() const noexcept {
+        return curr_.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint32_t prev() const noexcept {
+        return prev_.load(std::memory_order_relaxed);
+    }
 
 private:
     std::atomic<std::uint64_t> tick_{0};

@@ -7,9 +7,9 @@
 #include "xstack/config.h"
 
 // Each built-in transport's folder provides xstack::<name>::ops().
-#define XS_DECLARE_OPS(name)                          \
-    namespace xstack::name {                          \
-    const xprt::xprt_ops& ops() noexcept;             \
+#define XS_DECLARE_OPS(name)              \
+    namespace xstack::name {              \
+    const xprt::xprt_ops& ops() noexcept; \
     }
 XS_BUILTIN_XPRTS(XS_DECLARE_OPS)
 #undef XS_DECLARE_OPS

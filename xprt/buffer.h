@@ -39,7 +39,8 @@ public:
     [[nodiscard]] std::byte* area() const noexcept { return area_; }
 
     /// Up to two contiguous hunks of data from the head, together at most `max` bytes.
-    [[nodiscard]] std::array<std::span<const std::byte>, 2> data_hunks(std::size_t max) const noexcept {
+    [[nodiscard]] std::array<std::span<const std::byte>, 2> data_hunks(
+        std::size_t max) const noexcept {
         const std::size_t n = std::min(max, data_);
         const std::size_t first = std::min(n, size_ - head_);
         return {std::span<const std::byte>(area_ + head_, first),

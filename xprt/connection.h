@@ -91,7 +91,9 @@ public:
     [[nodiscard]] int fd() const noexcept { return handle.fd; }
     [[nodiscard]] bool connected() const noexcept { return !flags.any(conn_mask::wait_l4l6); }
     /// No handshake, L4 or L6 wait pending: the transport carries application data.
-    [[nodiscard]] bool transport_usable() const noexcept { return !flags.any(conn_mask::wait_xprt); }
+    [[nodiscard]] bool transport_usable() const noexcept {
+        return !flags.any(conn_mask::wait_xprt);
+    }
     [[nodiscard]] bool is_backend() const noexcept { return side == conn_side::backend; }
     /// The original client: the source announced by a received PROXY/CIP header when it
     /// carried usable addresses, else the real peer (`src`).
@@ -117,7 +119,9 @@ public:
         set_errcode(e);
     }
     /// Records a termination event at `where` on this connection's side.
-    void report_term(term_loc where, term_type what) noexcept { term.add(where, what, is_backend()); }
+    void report_term(term_loc where, term_type what) noexcept {
+        term.add(where, what, is_backend());
+    }
 
     // --- data calls on the top layer ------------------------------------------------------
 
@@ -133,11 +137,15 @@ public:
     pipe_io snd_pipe(pipe& p, std::size_t count) noexcept {
         return xprt.ops->snd_pipe(*this, xprt.ctx, p, count);
     }
-    void subscribe(sub_events ev, wait_event& w) noexcept { xprt.ops->subscribe(*this, xprt.ctx, ev, w); }
+    void subscribe(sub_events ev, wait_event& w) noexcept {
+        xprt.ops->subscribe(*this, xprt.ctx, ev, w);
+    }
     void unsubscribe(sub_events ev, wait_event& w) noexcept {
         xprt.ops->unsubscribe(*this, xprt.ctx, ev, w);
     }
-    [[nodiscard]] splice_cap can_splice() const noexcept { return xprt.ops->can_splice(*this, xprt.ctx); }
+    [[nodiscard]] splice_cap can_splice() const noexcept {
+        return xprt.ops->can_splice(*this, xprt.ctx);
+    }
     [[nodiscard]] std::string_view alpn() const noexcept { return xprt.ops->alpn(*this, xprt.ctx); }
     /// The chain's TLS session details, nullptr without TLS (or before its handshake ends).
     [[nodiscard]] const tls_info* tls() const noexcept {

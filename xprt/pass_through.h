@@ -46,13 +46,16 @@ public:
                         snd_flags flags) const noexcept override {
         return ctx->below_ops->snd_buf(c, ctx->below, buf, count, flags);
     }
-    pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, pipe& p, std::size_t count) const noexcept override {
+    pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, pipe& p,
+                     std::size_t count) const noexcept override {
         return ctx->below_ops->rcv_pipe(c, ctx->below, p, count);
     }
-    pipe_io snd_pipe(connection& c, xprt_ctx* ctx, pipe& p, std::size_t count) const noexcept override {
+    pipe_io snd_pipe(connection& c, xprt_ctx* ctx, pipe& p,
+                     std::size_t count) const noexcept override {
         return ctx->below_ops->snd_pipe(c, ctx->below, p, count);
     }
-    void subscribe(connection& c, xprt_ctx* ctx, sub_events ev, wait_event& w) const noexcept override {
+    void subscribe(connection& c, xprt_ctx* ctx, sub_events ev,
+                   wait_event& w) const noexcept override {
         ctx->below_ops->subscribe(c, ctx->below, ev, w);
     }
     void unsubscribe(connection& c, xprt_ctx* ctx, sub_events ev,

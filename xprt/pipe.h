@@ -8,11 +8,11 @@ namespace xstack::xprt {
 /// A pipe and the number of bytes it holds. Pipes come from raw's per-thread pool and are held
 /// only while they hold data.
 struct pipe {
-    int prod = -1;          ///< write end (splice from a socket into it)
-    int cons = -1;          ///< read end (splice from it to a socket)
-    std::size_t data = 0;   ///< bytes inside
+    int prod = -1;             ///< write end (splice from a socket into it)
+    int cons = -1;             ///< read end (splice from it to a socket)
+    std::size_t data = 0;      ///< bytes inside
     std::size_t capacity = 0;  ///< kernel pipe size in bytes
-    pipe* next = nullptr;   ///< pool link
+    pipe* next = nullptr;      ///< pool link
 };
 
 /// The answer of rcv_pipe / snd_pipe.

@@ -11,7 +11,7 @@ namespace xstack {
 /// Why a control-path operation failed. `what` is always a string literal.
 struct error_info {
     const char* what = "";
-    int sys_errno = 0;                       ///< errno at the failure, 0 if not a syscall
+    int sys_errno = 0;                           ///< errno at the failure, 0 if not a syscall
     xprt::conn_err code = xprt::conn_err::none;  ///< matching connection error code, if any
 };
 

@@ -1,10 +1,10 @@
 // xprt/sock_addr.cc
 #include "xprt/sock_addr.h"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace xstack::xprt {
 
@@ -70,7 +70,8 @@ std::optional<sock_addr> sock_addr::unix_path(std::string_view path) noexcept {
     return a;
 }
 
-bool split_host_port(std::string_view text, std::string_view& host, std::string_view& port) noexcept {
+bool split_host_port(std::string_view text, std::string_view& host,
+                     std::string_view& port) noexcept {
     if (text.empty()) {
         return false;
     }
@@ -138,7 +139,8 @@ std::string sock_addr::host_string() const {
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
         return buf;
     case AF_INET6:
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf,
+                  sizeof buf);
         return buf;
     case AF_UNIX: {
         const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);

@@ -1,14 +1,14 @@
 // xprt/sock_addr.h - a socket address (IPv4, IPv6 or UNIX) with text conversions.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace xstack::xprt {
 
@@ -19,7 +19,9 @@ struct sock_addr {
 
     [[nodiscard]] bool empty() const noexcept { return len == 0; }
     [[nodiscard]] int family() const noexcept { return len == 0 ? AF_UNSPEC : ss.ss_family; }
-    [[nodiscard]] const sockaddr* sa() const noexcept { return reinterpret_cast<const sockaddr*>(&ss); }
+    [[nodiscard]] const sockaddr* sa() const noexcept {
+        return reinterpret_cast<const sockaddr*>(&ss);
+    }
     [[nodiscard]] sockaddr* sa() noexcept { return reinterpret_cast<sockaddr*>(&ss); }
     /// Port in host order (0 for UNIX or empty).
     [[nodiscard]] std::uint16_t port() const noexcept;
@@ -43,6 +45,7 @@ struct sock_addr {
 };
 
 /// Splits "HOST:PORT" / "[V6]:PORT" into host and port text; false when malformed.
-bool split_host_port(std::string_view text, std::string_view& host, std::string_view& port) noexcept;
+bool split_host_port(std::string_view text, std::string_view& host,
+                     std::string_view& port) noexcept;
 
 }  // namespace xstack::xprt

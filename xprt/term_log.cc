@@ -8,10 +8,19 @@ namespace xstack::xprt {
 
 std::string term_log::to_string() const {
     static constexpr std::array<std::string_view, 5> locs = {"?", "fd", "hs", "xprt", "app"};
-    static constexpr std::array<std::string_view, 13> types = {
-        "?",        "shutw",        "shutr",       "rcv_err",         "snd_err",
-        "truncated_shutr", "truncated_rcv_err", "connect_err", "intercepted",
-        "connect_poll_err", "poll_err", "poll_hup",    "timeout"};
+    static constexpr std::array<std::string_view, 13> types = {"?",
+                                                               "shutw",
+                                                               "shutr",
+                                                               "rcv_err",
+                                                               "snd_err",
+                                                               "truncated_shutr",
+                                                               "truncated_rcv_err",
+                                                               "connect_err",
+                                                               "intercepted",
+                                                               "connect_poll_err",
+                                                               "poll_err",
+                                                               "poll_hup",
+                                                               "timeout"};
     if (n_ == 0) {
         return "-";
     }

@@ -9,22 +9,22 @@ namespace xstack::xprt {
 
 /// Where a termination event was seen.
 enum class term_loc : std::uint8_t {
-    fd = 1,     ///< socket level (raw transport, fd callback)
-    hs = 2,     ///< handshake layer
-    xprt = 3,   ///< a transport layer (ssl, ...)
-    app = 4,    ///< the layer above the chain (stream, application)
+    fd = 1,    ///< socket level (raw transport, fd callback)
+    hs = 2,    ///< handshake layer
+    xprt = 3,  ///< a transport layer (ssl, ...)
+    app = 4,   ///< the layer above the chain (stream, application)
 };
 
 /// What happened.
 enum class term_type : std::uint8_t {
-    shutw = 1,           ///< write side shut by us
-    shutr = 2,           ///< read side shut (peer FIN)
-    rcv_err = 3,         ///< error on receive
-    snd_err = 4,         ///< error on send
-    truncated_shutr = 5, ///< peer closed inside a handshake or message
+    shutw = 1,            ///< write side shut by us
+    shutr = 2,            ///< read side shut (peer FIN)
+    rcv_err = 3,          ///< error on receive
+    snd_err = 4,          ///< error on send
+    truncated_shutr = 5,  ///< peer closed inside a handshake or message
     truncated_rcv_err = 6,
-    connect_err = 7,     ///< connect failed
-    intercepted = 8,     ///< closed by us on purpose (kill, limit)
+    connect_err = 7,  ///< connect failed
+    intercepted = 8,  ///< closed by us on purpose (kill, limit)
     connect_poll_err = 9,
     poll_err = 10,
     poll_hup = 11,
@@ -36,7 +36,8 @@ enum class term_type : std::uint8_t {
 class term_log {
 public:
     void add(term_loc where, term_type what, bool backend = false) noexcept {
-        const auto loc = static_cast<std::uint8_t>(static_cast<std::uint8_t>(where) | (backend ? 8u : 0u));
+        const auto loc =
+            static_cast<std::uint8_t>(static_cast<std::uint8_t>(where) | (backend ? 8u : 0u));
         const auto ev = static_cast<std::uint8_t>((loc << 4) | static_cast<std::uint8_t>(what));
         if (n_ == ev_.size() || (n_ > 0 && ev_[n_ - 1] == ev)) {
             return;

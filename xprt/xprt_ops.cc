@@ -1,10 +1,10 @@
 // xprt/xprt_ops.cc - default behaviours of the transport contract.
 #include "xprt/xprt_ops.h"
 
+#include <cstdio>
+
 #include "xprt/assert.h"
 #include "xprt/connection.h"
-
-#include <cstdio>
 
 namespace xstack::xprt {
 
@@ -45,7 +45,8 @@ void xprt_ops::shutw(connection& c, xprt_ctx* ctx, bool clean) const noexcept {
     }
 }
 
-bool xprt_ops::add_xprt(connection& /*c*/, xprt_ctx* ctx, xprt_ref to_add, xprt_ref* old) const noexcept {
+bool xprt_ops::add_xprt(connection& /*c*/, xprt_ctx* ctx, xprt_ref to_add,
+                        xprt_ref* old) const noexcept {
     if (ctx == nullptr) {
         return false;
     }

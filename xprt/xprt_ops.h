@@ -169,18 +169,20 @@ public:
     ///         (subscribe to sub_event::send) or failed (ERROR). After SOCK_WR_SH, a send fails
     ///         with ERROR and err_code EPIPE, without a syscall.
     /// @note snd_flag::more says more data follow (raw maps it to kernel MSG_MORE).
-    virtual std::size_t snd_buf(connection& c, xprt_ctx* ctx, const buffer& buf,
-                                std::size_t count, snd_flags flags) const noexcept = 0;
+    virtual std::size_t snd_buf(connection& c, xprt_ctx* ctx, const buffer& buf, std::size_t count,
+                                snd_flags flags) const noexcept = 0;
 
     /// Splices up to `count` bytes from the connection into `p` (p.data grows).
     /// @return bytes moved; `not_supported` when this chain cannot splice (nothing was moved;
     ///         fall back to buffers and do not call again). Stops early with WAIT_ROOM when the
     ///         pipe is presumed full. Default: not supported.
-    virtual pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, pipe& p, std::size_t count) const noexcept;
+    virtual pipe_io rcv_pipe(connection& c, xprt_ctx* ctx, pipe& p,
+                             std::size_t count) const noexcept;
 
     /// Splices up to min(count, p.data) bytes from `p` to the connection (p.data shrinks).
     /// Same answers as rcv_pipe. Default: not supported.
-    virtual pipe_io snd_pipe(connection& c, xprt_ctx* ctx, pipe& p, std::size_t count) const noexcept;
+    virtual pipe_io snd_pipe(connection& c, xprt_ctx* ctx, pipe& p,
+                             std::size_t count) const noexcept;
 
     /// Registers `w` for `events` (see the class comment for the rules).
     virtual void subscribe(connection& c, xprt_ctx* ctx, sub_events events,
@@ -198,7 +200,8 @@ public:
     /// Makes `to_add` this layer's lower layer; the previous lower layer is returned in
     /// `old` (if non-null). Returns false if this layer refuses. Default: accept, using the
     /// xprt_ctx links (a layer without context, such as raw, refuses).
-    virtual bool add_xprt(connection& c, xprt_ctx* ctx, xprt_ref to_add, xprt_ref* old) const noexcept;
+    virtual bool add_xprt(connection& c, xprt_ctx* ctx, xprt_ref to_add,
+                          xprt_ref* old) const noexcept;
     /// If this layer's lower context is `to_remove`, replaces the lower layer by `replacement`
     /// and returns true; otherwise forwards the request downward. Reaching raw is a bug
     /// (asserted) and returns false.

@@ -2,11 +2,12 @@
 // xstack::sys against ::recvmsg directly, on an empty non-blocking socketpair (EAGAIN: the
 // cheapest real syscall). In builds with the seam compiled in (dev), the wrapper adds one
 // thread-local load and branch while no hooks object is installed.
-#include <benchmark/benchmark.h>
+#include "event/sys.h"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "event/sys.h"
+#include <benchmark/benchmark.h>
 
 namespace {
 

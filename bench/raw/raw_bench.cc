@@ -1,11 +1,12 @@
 // bench/raw/raw_bench.cc - raw's receive and send over a socketpair against plain recv/send on
 // the same kind of socketpair. The ratio (raw time / plain time) is raw's overhead: readiness
 // bookkeeping, flag updates, per-thread counters.
-#include <benchmark/benchmark.h>
+#include <vector>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <vector>
+#include <benchmark/benchmark.h>
 
 #include "event/loop.h"
 #include "raw/raw_sock.h"

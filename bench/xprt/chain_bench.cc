@@ -3,12 +3,13 @@
 // the price of one layer: one indirect call. ns per added layer = (t(8) - t(0)) / 8.
 // With raw at the bottom over a socketpair, the same chain is measured with its syscall, to show
 // the layers' share of a real call.
-#include <benchmark/benchmark.h>
+#include <array>
+#include <vector>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
-#include <vector>
+#include <benchmark/benchmark.h>
 
 #include "event/loop.h"
 #include "raw/raw_sock.h"

@@ -2,11 +2,12 @@
 // socketpair and over a scripted fake layer, insertion below another top, removal from the top
 // and from the middle, fragmentation at every offset without spinning, timeouts, optional PROXY
 // with trusted sources, SOCKS4, PROXY sending, abort.
-#include <gtest/gtest.h>
-#include <sys/socket.h>
-
 #include <string>
 #include <vector>
+
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
 
 #include "event/loop.h"
 #include "event/sys.h"
@@ -94,7 +95,10 @@ protected:
 
     bool run_until_done(int timeout_ms = 3000) {
         return run_until(
-            loop_, [&] { return !c_.flags.any(xprt::conn_mask::handshake) || c_.flags.has(conn_flag::error); },
+            loop_,
+            [&] {
+                return !c_.flags.any(xprt::conn_mask::handshake) || c_.flags.has(conn_flag::error);
+            },
             timeout_ms);
     }
 
@@ -355,7 +359,8 @@ TEST_F(HsOptionalTest, TrustedSourceWithoutHeaderPassesBytesUnchanged) {
     EXPECT_FALSE(c_.flags.has(conn_flag::error));
     EXPECT_FALSE(c_.flags.has(conn_flag::rcvd_proxy));
     EXPECT_EQ(read_app(), "GET /plain HTTP/1.0\r\n\r\n");
-    EXPECT_EQ(handshake::hs_stats_sum()[hs_counter::proxy_absent] - before[hs_counter::proxy_absent], 1u);
+    EXPECT_EQ(
+        handshake::hs_stats_sum()[hs_counter::proxy_absent] - before[hs_counter::proxy_absent], 1u);
 }
 
 TEST_F(HsOptionalTest, TrustedSourceWithFragmentedHeaderIsParsed) {
@@ -443,7 +448,8 @@ TEST_F(HsSendTest, SendsTheV2HeaderThenLeaves) {
     std::vector<std::byte> expect(handshake::proxy_v2_size(send_.v2));
     ASSERT_EQ(handshake::build_proxy_v2(send_.v2, expect), expect.size());
     EXPECT_EQ(got, bytes_to_string(expect));
-    const auto r = handshake::parse_proxy_v2(std::as_bytes(std::span<const char>(got.data(), got.size())));
+    const auto r =
+        handshake::parse_proxy_v2(std::as_bytes(std::span<const char>(got.data(), got.size())));
     ASSERT_TRUE(r.complete());
     EXPECT_EQ(r.value.unique_id(), "req-42");
 }
@@ -460,8 +466,7 @@ TEST_F(HsSendTest, PartialSendsResumeWhereTheyStoppedWithMoreWhenDataFollow) {
     ASSERT_TRUE(xprt::conn_xprt_start(c_).has_value());
     ASSERT_TRUE(run_until_done());
     ASSERT_FALSE(c_.flags.has(conn_flag::error));
-    EXPECT_EQ(read_available(pair_.a()),
-              "PROXY TCP6 ::ffff:192.0.2.1 2001:db8::1 4000 443\r\n");
+    EXPECT_EQ(read_available(pair_.a()), "PROXY TCP6 ::ffff:192.0.2.1 2001:db8::1 4000 443\r\n");
     EXPECT_GE(h.count(call::send, fd_), 4u);
     for (const auto& r : h.log()) {
         if (r.kind == call::send && r.fd == fd_) {
@@ -551,9 +556,26 @@ TEST_F(HsSendTest, AbortLeavesACleanChainForARetry) {
 // --- NetScaler CIP ------------------------------------------------------------------------
 
 std::string cip_legacy(std::uint32_t magic) {
-    std::string ip = {0x45, 0x00, 0x00, 0x28, 0, 0, 0, 0, 64, 6, 0, 0,
-                      static_cast<char>(192), 0, 2, 1,  // src 192.0.2.1
-                      static_cast<char>(198), 51, 100, 2};
+    std::string ip = {0x45,
+                      0x00,
+                      0x00,
+                      0x28,
+                      0,
+                      0,
+                      0,
+                      0,
+                      64,
+                      6,
+                      0,
+                      0,
+                      static_cast<char>(192),
+                      0,
+                      2,
+                      1,  // src 192.0.2.1
+                      static_cast<char>(198),
+                      51,
+                      100,
+                      2};
     std::string tcp(20, '\0');
     tcp[0] = static_cast<char>(4000 >> 8);
     tcp[1] = static_cast<char>(4000 & 0xff);

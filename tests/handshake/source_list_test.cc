@@ -1,7 +1,7 @@
 // tests/handshake/source_list_test.cc - trusted source networks.
-#include <gtest/gtest.h>
-
 #include "handshake/source_list.h"
+
+#include <gtest/gtest.h>
 
 namespace xstack::test {
 namespace {

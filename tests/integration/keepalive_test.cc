@@ -2,9 +2,9 @@
 // one loopback TCP connection through the event loop, with the server side's syscalls counted
 // by the seam: at most 1 failed recv and at most 2 epoll_ctl for the whole connection in
 // level-triggered mode. The same run is made with the edge-triggered and poll() pollers.
-#include <gtest/gtest.h>
-
 #include <cstdio>
+
+#include <gtest/gtest.h>
 
 #include "event/loop.h"
 #include "event/sys.h"
@@ -69,14 +69,13 @@ protected:
         f.send = h.count(sys::call::send, fd);
         f.epoll_ctl = h.count(sys::call::epoll_ctl, fd);
         f.waits = h.count(sys::call::epoll_wait) + h.count(sys::call::poll);
-        std::printf("[ figures  ] %s: server fd recv %llu (failed %llu) send %llu epoll_ctl "
-                    "%llu; loop waits %llu for %zu exchanges\n",
-                    std::string(event::to_string(GetParam())).c_str(),
-                    static_cast<unsigned long long>(f.recv),
-                    static_cast<unsigned long long>(f.failed_recv),
-                    static_cast<unsigned long long>(f.send),
-                    static_cast<unsigned long long>(f.epoll_ctl),
-                    static_cast<unsigned long long>(f.waits), requests);
+        std::printf(
+            "[ figures  ] %s: server fd recv %llu (failed %llu) send %llu epoll_ctl "
+            "%llu; loop waits %llu for %zu exchanges\n",
+            std::string(event::to_string(GetParam())).c_str(),
+            static_cast<unsigned long long>(f.recv), static_cast<unsigned long long>(f.failed_recv),
+            static_cast<unsigned long long>(f.send), static_cast<unsigned long long>(f.epoll_ctl),
+            static_cast<unsigned long long>(f.waits), requests);
         return f;
     }
 };

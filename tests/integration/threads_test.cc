@@ -2,12 +2,12 @@
 // on: N threads each run a loop with an SO_REUSEPORT listener on the same address and their own
 // echo clients; the kernel spreads the connections over the listeners. Traffic counters are per
 // thread and summed by the reader.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "event/loop.h"
 #include "raw/traffic.h"
@@ -85,7 +85,8 @@ TEST(ThreadsTest, LoopsPerThreadShareAReusePortAddress) {
     }
     EXPECT_EQ(clients_failed.load(), 0);
     EXPECT_EQ(clients_done.load(), threads * clients_per_thread);
-    const std::uint64_t total = static_cast<std::uint64_t>(threads) * clients_per_thread * requests * size;
+    const std::uint64_t total =
+        static_cast<std::uint64_t>(threads) * clients_per_thread * requests * size;
     EXPECT_EQ(served.load(), total);
     // Both directions went through raw on some thread: requests and echoes.
     const auto after = raw::traffic_sum(0);

@@ -1,9 +1,10 @@
 // tests/raw/counters_test.cc - frequency counters with a deterministic clock, the 1/32 byte-rate
 // scaling, per-thread totals summed by the reader, and the pipe pool.
-#include <gtest/gtest.h>
+#include <thread>
+
 #include <unistd.h>
 
-#include <thread>
+#include <gtest/gtest.h>
 
 #include "raw/pipe_pool.h"
 #include "raw/traffic.h"

@@ -2,16 +2,17 @@
 // installed, for the raw transport's rule tests.
 #pragma once
 
-#include <gtest/gtest.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include "event/loop.h"
 #include "event/sys.h"

@@ -1,16 +1,17 @@
 // tests/raw/raw_sock_test.cc - one test per rule of raw/raw_sock.h (R1..R36): each would fail
 // if its rule were broken. The syscall seam counts and injects; a socketpair or a TCP loopback
 // pair provides a real kernel on the other side.
-#include <gtest/gtest.h>
+#include <cerrno>
+#include <string>
+#include <thread>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <string>
-#include <thread>
+#include <gtest/gtest.h>
 
 #include "raw/pipe_pool.h"
 #include "raw/traffic.h"
@@ -135,7 +136,8 @@ TEST_F(RawSockTest, R05WrappedFreeSpaceFilledByOneRecvmsg) {
     std::byte small[64];
     buffer b(small);
     // data occupies [40, 50): free space is 14 bytes at the end and 40 at the start.
-    b.put(std::as_bytes(std::span<const char>("0123456789012345678901234567890123456789ABCDEFGHIJ", 50)));
+    b.put(std::as_bytes(
+        std::span<const char>("0123456789012345678901234567890123456789ABCDEFGHIJ", 50)));
     b.consume(40);
     ASSERT_EQ(b.head(), 40u);
     const std::string payload = "abcdefghijklmnopqrstuvwxyz0123";  // 30 bytes: wraps
@@ -532,8 +534,12 @@ protected:
         raw::pipe_put(p_);
         RawSockTest::TearDown();
     }
-    xprt::pipe_io splice_in(std::size_t count) { return raw::ops().rcv_pipe(c(), nullptr, *p_, count); }
-    xprt::pipe_io splice_out(std::size_t count) { return raw::ops().snd_pipe(c(), nullptr, *p_, count); }
+    xprt::pipe_io splice_in(std::size_t count) {
+        return raw::ops().rcv_pipe(c(), nullptr, *p_, count);
+    }
+    xprt::pipe_io splice_out(std::size_t count) {
+        return raw::ops().snd_pipe(c(), nullptr, *p_, count);
+    }
     xprt::pipe* p_ = nullptr;
 };
 
@@ -618,7 +624,8 @@ TEST_F(RawPipeTest, R28StopsBeforeACertainEagain) {
     EXPECT_GT(r.bytes, 0u);
     EXPECT_TRUE(c().flags.has(conn_flag::wait_room));
     EXPECT_EQ(fails(call::splice), 0u);  // stopped early instead of hitting EAGAIN
-    EXPECT_TRUE(r.bytes <= raw::pipe_full_hint(p_->capacity) + 65536 || r.bytes >= raw::recv_enough);
+    EXPECT_TRUE(r.bytes <= raw::pipe_full_hint(p_->capacity) + 65536 ||
+                r.bytes >= raw::recv_enough);
 }
 
 TEST_F(RawPipeTest, R29SplicedBytesCountAsSentAndSpliced) {
@@ -669,12 +676,10 @@ TEST_F(RawPipeTest, R30SndPipeStopsOnFullSocketAndKeepsTheRest) {
 }
 
 TEST_F(RawSockTest, R31EveryErrnoFailureHasItsCode) {
-    const std::pair<int, conn_err> cases[] = {{ECONNREFUSED, conn_err::erefused},
-                                              {ECONNRESET, conn_err::ereset},
-                                              {ENETUNREACH, conn_err::eunreach},
-                                              {EPIPE, conn_err::epipe},
-                                              {ENOBUFS, conn_err::enobufs},
-                                              {EIO, conn_err::sock_err}};
+    const std::pair<int, conn_err> cases[] = {
+        {ECONNREFUSED, conn_err::erefused}, {ECONNRESET, conn_err::ereset},
+        {ENETUNREACH, conn_err::eunreach},  {EPIPE, conn_err::epipe},
+        {ENOBUFS, conn_err::enobufs},       {EIO, conn_err::sock_err}};
     for (const auto& [e, code] : cases) {
         release();
         make_unix_pair();

@@ -1,6 +1,15 @@
 // tests/raw/sock_test.cc - stream socket helpers: listen/accept, non-blocking connect with the
 // connect probe, refusal, TCP Fast Open, IPv4/IPv6/UNIX, linger/RST on close, the listener.
-#include <gtest/gtest.h>
+#include "raw/sock.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -8,18 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <chrono>
-#include <string>
-#include <functional>
-#include <memory>
-#include <vector>
+#include <gtest/gtest.h>
 
 #include "event/loop.h"
 #include "event/sys.h"
 #include "raw/raw_sock.h"
-#include "raw/sock.h"
 #include "xprt/connection.h"
 
 namespace xstack::test {
@@ -160,7 +162,8 @@ TEST(SockConnectTest, TcpFastOpenCarriesDataWithTheConnect) {
         ASSERT_TRUE(raw::connect_socket(c, lst.address(), co).has_value());
         bool tfo_set = false;
         for (const auto& r : h.log()) {
-            tfo_set |= r.kind == call::setsockopt && r.fd == c.fd() && r.flags == TCP_FASTOPEN_CONNECT;
+            tfo_set |=
+                r.kind == call::setsockopt && r.fd == c.fd() && r.flags == TCP_FASTOPEN_CONNECT;
         }
         EXPECT_TRUE(tfo_set);
         if (round == 1 && server_tfo) {
@@ -180,7 +183,8 @@ TEST(SockConnectTest, TcpFastOpenCarriesDataWithTheConnect) {
             return sent == 5 || c.flags.has(conn_flag::error);
         }));
         EXPECT_EQ(sent, 5u);
-        ASSERT_TRUE(run_until(loop, [&] { return acc.fds.size() == static_cast<std::size_t>(round + 1); }));
+        ASSERT_TRUE(
+            run_until(loop, [&] { return acc.fds.size() == static_cast<std::size_t>(round + 1); }));
         char got[8] = {};
         pollfd pfd{acc.fds.back(), POLLIN, 0};
         ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
@@ -306,7 +310,7 @@ TEST(ListenerTest, UnixSocketFileGetsTheRequestedMode) {
         raw::listen_options lo;
         lo.unix_mode = 0600;
         ASSERT_TRUE(lst.open(*sock_addr::unix_path(path), lo).has_value());
-        struct stat st{};
+        struct stat st {};
         ASSERT_EQ(::stat(path.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0600u);
     }

@@ -1,10 +1,10 @@
 // tools/demo/echo.cc
 #include "tools/demo/echo.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <new>
+
+#include <unistd.h>
 
 #include "raw/raw_sock.h"
 #include "registry/registry.h"
@@ -127,8 +127,11 @@ void echo_server::finished(session* s) noexcept {
 // --- client ---------------------------------------------------------------------------------
 
 echo_client::echo_client(event::loop& l, std::size_t size, std::size_t requests) noexcept
-    : loop_(l), conn_(l, xprt::conn_side::backend), task_(l, run, this, "echo-client"),
-      size_(size), requests_(requests) {
+    : loop_(l),
+      conn_(l, xprt::conn_side::backend),
+      task_(l, run, this, "echo-client"),
+      size_(size),
+      requests_(requests) {
     we_.task = &task_;
 }
 

@@ -15,8 +15,8 @@
 namespace xstack::demo {
 
 struct echo_server_stats {
-    std::uint64_t sessions = 0;    ///< accepted (ever)
-    std::uint64_t closed = 0;      ///< finished (ever)
+    std::uint64_t sessions = 0;  ///< accepted (ever)
+    std::uint64_t closed = 0;    ///< finished (ever)
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
 };

@@ -171,24 +171,27 @@ int main(int argc, char** argv) {
         print_side(hooks, "server", server.last_fd());
         print_side(hooks, "client", client.fd());
         const auto waits = hooks.count(sys::call::epoll_wait) + hooks.count(sys::call::poll);
-        std::printf("  loop    %llu waits (epoll_wait or poll) for %zu exchanges (%.3f per exchange)\n",
-                    static_cast<unsigned long long>(waits), requests,
-                    static_cast<double>(waits) / static_cast<double>(requests));
+        std::printf(
+            "  loop    %llu waits (epoll_wait or poll) for %zu exchanges (%.3f per exchange)\n",
+            static_cast<unsigned long long>(waits), requests,
+            static_cast<double>(waits) / static_cast<double>(requests));
     } else {
         std::printf("\n(syscall counting is compiled out of this build: use the dev preset)\n");
     }
     const auto& ps = loop.the_poller().stats();
-    std::printf("poller: %llu waits, %llu events, epoll_ctl add/mod/del %llu/%llu/%llu, %llu of %llu "
-                "updates needed no syscall\n",
-                static_cast<unsigned long long>(ps.waits), static_cast<unsigned long long>(ps.events),
-                static_cast<unsigned long long>(ps.ctl_add), static_cast<unsigned long long>(ps.ctl_mod),
-                static_cast<unsigned long long>(ps.ctl_del),
-                static_cast<unsigned long long>(ps.updates_noop),
-                static_cast<unsigned long long>(ps.updates_seen));
+    std::printf(
+        "poller: %llu waits, %llu events, epoll_ctl add/mod/del %llu/%llu/%llu, %llu of %llu "
+        "updates needed no syscall\n",
+        static_cast<unsigned long long>(ps.waits), static_cast<unsigned long long>(ps.events),
+        static_cast<unsigned long long>(ps.ctl_add), static_cast<unsigned long long>(ps.ctl_mod),
+        static_cast<unsigned long long>(ps.ctl_del),
+        static_cast<unsigned long long>(ps.updates_noop),
+        static_cast<unsigned long long>(ps.updates_seen));
     const auto bp = xprt::buffer_pool::stats();
-    std::printf("buffers: %llu taken from the pool, %llu allocated from the heap, %llu in use now\n",
-                static_cast<unsigned long long>(bp.takes), static_cast<unsigned long long>(bp.allocated),
-                static_cast<unsigned long long>(bp.in_use));
+    std::printf(
+        "buffers: %llu taken from the pool, %llu allocated from the heap, %llu in use now\n",
+        static_cast<unsigned long long>(bp.takes), static_cast<unsigned long long>(bp.allocated),
+        static_cast<unsigned long long>(bp.in_use));
     const auto tr = raw::traffic_sum(loop.now_ms());
     std::printf("traffic: %llu bytes sent by raw on this thread\n",
                 static_cast<unsigned long long>(tr.bytes_out));
