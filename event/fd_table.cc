@@ -64,10 +64,12 @@ void fd_table::clear_updates() noexcept {
 polled_bits fd_table::desired(int fd) const noexcept {
     const fd_entry& e = tab_[idx(fd)];
     polled_bits d;
-    if (e.st.has(fd_bit::active_r)) {
-        d.set(polled_bit::r);
-    } else if (!e.st.has(fd_bit::ready_r) && !e.st.any(fd_mask::poll_sticky) &&
-               (e.st.has(fd_bit::active_w) || e.polled.any(polled_bit::r | polled_bit::w))) {
+    // Rx is polled when wanted, and also (forced) while Tx is, or anything was, registered and
+    // Rx is neither known ready nor sticky: Rx is registered together with Tx.
+    const bool forced_r =
+        !e.st.has(fd_bit::ready_r) && !e.st.any(fd_mask::poll_sticky) &&
+        (e.st.has(fd_bit::active_w) || e.polled.any(polled_bit::r | polled_bit::w));
+    if (e.st.has(fd_bit::active_r) || forced_r) {
         d.set(polled_bit::r);
     }
     if (e.st.has(fd_bit::active_w)) {

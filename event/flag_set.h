@@ -67,9 +67,12 @@ private:
 };
 
 /// `a | b` on two enumerators gives a flag_set (enable per enum with XS_FLAG_ENUM).
+/// E is a type name: it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define XS_FLAG_ENUM(E)                                             \
     constexpr ::xstack::flag_set<E> operator|(E a, E b) noexcept {  \
         return ::xstack::flag_set<E>(a) | ::xstack::flag_set<E>(b); \
     }
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace xstack
