@@ -63,25 +63,43 @@ registry_state& reg() {
     return r;
 }
 
+// The counters are a constinit, trivially destructible thread_local: the hot path reaches them
+// with a plain TLS access (no initialisation wrapper call on every count). Registering the
+// thread for traffic_sum() is a separate thread_local with a constructor and a destructor,
+// touched once per thread, on its first count.
+thread_local constinit traffic t_traffic{};
+thread_local constinit bool t_registered = false;
+
 struct thread_slot {
-    traffic t;
     thread_slot() {
         registry_state& r = reg();
         const std::lock_guard<std::mutex> g(r.lock);
-        r.live.push_back(&t);
+        r.live.push_back(&t_traffic);
     }
     ~thread_slot() {
         registry_state& r = reg();
         const std::lock_guard<std::mutex> g(r.lock);
-        r.live.erase(std::remove(r.live.begin(), r.live.end(), &t), r.live.end());
-        r.retired_bytes_out += t.bytes_out.load(std::memory_order_relaxed);
-        r.retired_spliced_out += t.spliced_out.load(std::memory_order_relaxed);
+        r.live.erase(std::remove(r.live.begin(), r.live.end(), &t_traffic), r.live.end());
+        r.retired_bytes_out += t_traffic.bytes_out.load(std::memory_order_relaxed);
+        r.retired_spliced_out += t_traffic.spliced_out.load(std::memory_order_relaxed);
+        // t_registered stays true: a count made by a later destructor of this thread is not
+        // summed, rather than registering a dying thread again.
     }
     thread_slot(const thread_slot&) = delete;
     thread_slot& operator=(const thread_slot&) = delete;
 };
 
-thread_local thread_slot slot;
+[[gnu::noinline, gnu::cold]] void register_thread() noexcept {
+    static thread_local thread_slot slot;  // constructed here, once per thread
+    t_registered = true;
+}
+
+traffic& local() noexcept {
+    if (!t_registered) [[unlikely]] {
+        register_thread();
+    }
+    return t_traffic;
+}
 
 void bump(std::atomic<std::uint64_t>& a, std::uint64_t n) noexcept {
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -90,17 +108,17 @@ void bump(std::atomic<std::uint64_t>& a, std::uint64_t n) noexcept {
 }  // namespace
 
 traffic& thread_traffic() noexcept {
-    return slot.t;
+    return local();
 }
 
 void count_out(std::size_t n, std::uint64_t now_ms) noexcept {
-    traffic& t = slot.t;
+    traffic& t = local();
     bump(t.bytes_out, n);
     t.out_rate32.add(bytes_to_rate_units(n), now_ms);
 }
 
 void count_spliced(std::size_t n, std::uint64_t now_ms) noexcept {
-    traffic& t = slot.t;
+    traffic& t = local();
     bump(t.bytes_out, n);
     bump(t.spliced_out, n);
     const std::uint32_t units = bytes_to_rate_units(n);
