@@ -8,6 +8,7 @@
 
 #include "event/loop.h"
 #include "event/sys.h"
+#include "tests/support/socket_pair.h"
 #include "tools/demo/echo.h"
 #include "xprt/buffer.h"
 
@@ -32,7 +33,8 @@ protected:
         EXPECT_TRUE(loop.ok());
         sys::hooks h;
         demo::echo_server server(loop);
-        EXPECT_TRUE(server.open(*xprt::sock_addr::parse(address)).has_value());
+        EXPECT_TRUE(
+            server.open(*xprt::sock_addr::parse(unique_listen_address(address))).has_value());
         demo::echo_client client(loop, size, requests);
         EXPECT_TRUE(client.start(server.address()).has_value());
 

@@ -22,6 +22,7 @@
 #include "event/loop.h"
 #include "event/sys.h"
 #include "raw/raw_sock.h"
+#include "tests/support/socket_pair.h"
 #include "xprt/connection.h"
 
 namespace xstack::test {
@@ -68,7 +69,7 @@ protected:
 TEST_P(SockTest, ConnectCompletesThroughTheProbeWithoutFailedRecv) {
     accepted acc;
     raw::listener lst(loop_, accepted::on_accept, &acc);
-    ASSERT_TRUE(lst.open(*sock_addr::parse(GetParam())).has_value());
+    ASSERT_TRUE(lst.open(*sock_addr::parse(test::unique_listen_address(GetParam()))).has_value());
 
     sys::hooks h;
     xprt::connection c(loop_, xprt::conn_side::backend);

@@ -2,9 +2,11 @@
 #include "tests/support/socket_pair.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include <arpa/inet.h>
@@ -208,6 +210,15 @@ std::string read_exactly(int fd, std::size_t n, int timeout_ms) {
 bool wait_readable(int fd, int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     return wait_for(fd, POLLIN, deadline);
+}
+
+std::string unique_listen_address(std::string_view address) {
+    std::string out(address);
+    if (address.starts_with("unix:@")) {
+        static std::atomic<unsigned> seq{0};
+        out += "-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1));
+    }
+    return out;
 }
 
 }  // namespace xstack::test

@@ -57,5 +57,9 @@ std::string read_exactly(int fd, std::size_t n, int timeout_ms = 2000);
 bool wait_readable(int fd, int timeout_ms = 2000);
 /// Sets or clears O_NONBLOCK; false on failure.
 bool set_nonblocking(int fd, bool on = true);
+/// A listen address safe to bind while other test processes run: an abstract UNIX name
+/// ("unix:@name") gets the process id and a per-process sequence number appended, as port 0
+/// does for TCP. Other addresses are returned unchanged.
+std::string unique_listen_address(std::string_view address);
 
 }  // namespace xstack::test
