@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include <netdb.h>
@@ -242,7 +243,13 @@ result<void> listener::open(const sock_addr& addr, const listen_options& opt) no
         addr_ = addr;
     }
     // Listeners stay level-triggered: a backlog left non-empty must keep reporting.
-    loop_.fd_insert(fd_, iocb, this, false);
+    try {
+        loop_.fd_insert(fd_, iocb, this, false);  // may grow the fd table
+    } catch (const std::bad_alloc&) {
+        ::close(fd_);
+        fd_ = -1;
+        return error_info{"out of memory registering the listener", ENOMEM};
+    }
     loop_.fds().cant_recv(fd_);
     loop_.fds().want_recv(fd_);
     return {};

@@ -27,7 +27,7 @@ void freq_ctr::add(std::uint32_t inc, std::uint64_t now_ms, std::uint32_t period
 }
 
 std::uint32_t freq_ctr::read(std::uint64_t now_ms, std::uint32_t period_ms) const noexcept {
-    std::uint64_t tick = tick_.load(std::memory_order_relaxed);
+    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
     std::uint64_t curr = curr_.load(std::memory_order_relaxed);
     std::uint64_t prev = prev_.load(std::memory_order_relaxed);
     std::uint64_t age = now_ms >= tick ? now_ms - tick : 0;
@@ -38,8 +38,7 @@ std::uint32_t freq_ctr::read(std::uint64_t now_ms, std::uint32_t period_ms) cons
         }
         prev = curr;
         curr = 0;
-        age -= period_ms;
-        tick += period_ms;
+        age -= period_ms;  // the age within the period that started where the stored one ended
     }
     if (curr == 0 && prev <= 1) {
         return static_cast<std::uint32_t>(prev);  // anti-flapping for very low rates

@@ -140,7 +140,7 @@ TEST(PipePoolTest, CacheIsBoundedAndPipeCountLimited) {
 
 TEST(PipePoolTest, PipeSizeIsApplied) {
     std::thread t([] {
-        raw::pipe_pool_configure(256 * 1024, 4);
+        raw::pipe_pool_configure(std::size_t{256} * 1024, 4);
         xprt::pipe* p = raw::pipe_get();
         ASSERT_NE(p, nullptr);
         EXPECT_EQ(p->capacity, 256u * 1024u);

@@ -170,7 +170,7 @@ std::string write_temp_file(const std::string& name, const std::string& text) {
         });
         return std::string(d);
     }();
-    const std::string path = dir + "/" + name;
+    std::string path = dir + "/" + name;
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f << text;
     if (!f) {

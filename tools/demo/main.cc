@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "event/loop.h"
 #include "event/sys.h"
@@ -16,6 +17,11 @@
 #include "xstack/config.h"
 
 namespace {
+
+/// strerror without its shared static buffer.
+std::string errno_text(int e) {
+    return std::generic_category().message(e);
+}
 
 using namespace xstack;
 
@@ -66,21 +72,26 @@ int main(int argc, char** argv) {
             usage(stdout);
             return 0;
         }
-        if (a == "--requests" && has_value && parse_size(argv[i + 1], requests) && requests > 0) {
-            ++i;
-        } else if (a == "--size" && has_value && parse_size(argv[i + 1], size) && size > 0 &&
-                   size <= xprt::buffer_pool::area_size()) {
-            ++i;
-        } else if (a == "--poller" && has_value &&
-                   event::poller_kind_from_string(argv[i + 1], lo.poller)) {
-            ++i;
-        } else if (a == "--address" && has_value) {
-            address = argv[++i];
-        } else {
+        bool ok = false;
+        if (a == "--requests") {
+            ok = has_value && parse_size(argv[i + 1], requests) && requests > 0;
+        } else if (a == "--size") {
+            ok = has_value && parse_size(argv[i + 1], size) && size > 0 &&
+                 size <= xprt::buffer_pool::area_size();
+        } else if (a == "--poller") {
+            ok = has_value && event::poller_kind_from_string(argv[i + 1], lo.poller);
+        } else if (a == "--address") {
+            ok = has_value;
+            if (ok) {
+                address = argv[i + 1];
+            }
+        }
+        if (!ok) {
             std::fprintf(stderr, "xstack-demo: bad argument '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
+        ++i;
     }
     auto addr = xprt::sock_addr::parse(address);
     if (!addr) {
@@ -100,7 +111,8 @@ int main(int argc, char** argv) {
 
     event::loop loop(lo);
     if (!loop.ok()) {
-        std::fprintf(stderr, "xstack-demo: cannot create the poller: %s\n", std::strerror(errno));
+        std::fprintf(stderr, "xstack-demo: cannot create the poller: %s\n",
+                     errno_text(errno).c_str());
         return 1;
     }
     sys::hooks hooks;  // counts this thread's syscalls (a no-op in release builds)
@@ -108,7 +120,7 @@ int main(int argc, char** argv) {
     demo::echo_server server(loop);
     if (auto r = server.open(*addr); !r) {
         std::fprintf(stderr, "xstack-demo: cannot listen on %s: %s\n", address.c_str(),
-                     std::strerror(r.error().sys_errno));
+                     errno_text(r.error().sys_errno).c_str());
         return 1;
     }
     demo::echo_client client(loop, size, requests);
