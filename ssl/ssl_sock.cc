@@ -331,7 +331,7 @@ void fill_info(ssl_conn& s) noexcept {
         EVP_PKEY* pk = peer != nullptr ? X509_get0_pubkey(peer) : nullptr;
         if (peer != nullptr) {
             i.client_cert = true;
-            i.client_cert_in_session = !i.resumed;
+            i.client_cert_in_conn = !i.resumed;
             X509_NAME* subj = X509_get_subject_name(peer);
             const int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
             if (idx >= 0) {

@@ -371,7 +371,7 @@ TEST_F(SslClientCertTest, VerifiedClientCertificateIsExposed) {
     ASSERT_TRUE(p_.server.done()) << ssl::failure_reason(p_.server.conn);
     const xprt::tls_info& si = *p_.server.conn.tls();
     EXPECT_TRUE(si.client_cert);
-    EXPECT_TRUE(si.client_cert_in_session);
+    EXPECT_TRUE(si.client_cert_in_conn);
     EXPECT_EQ(si.peer_cn, "client.test");
     EXPECT_EQ(si.verify_result, 0);
     EXPECT_EQ(si.sig_scheme, "ecdsa_secp256r1_sha256");
