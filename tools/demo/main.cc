@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     std::size_t size = 1024;
     event::loop_options lo;
     std::string address = "127.0.0.1:0";
-    for (int i = 1; i < argc; ++i) {
+    // Every option but --help takes one value: options and values go in pairs.
+    for (int i = 1; i < argc; i += 2) {
         const std::string_view a = argv[i];
         const bool has_value = i + 1 < argc;
         if (a == "--help" || a == "-h") {
@@ -91,7 +92,6 @@ int main(int argc, char** argv) {
             usage(stderr);
             return 2;
         }
-        ++i;
     }
     auto addr = xprt::sock_addr::parse(address);
     if (!addr) {
