@@ -7,16 +7,18 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 --build-dir DIR --consumer DIR --cxx COMPILER [--sanitize LIST]" \
-         "[--cmake CMAKE] [--generator GEN] [--pkg-config PKG_CONFIG] [--keep]" >&2
+    echo "usage: $0 --build-dir DIR --consumer DIR --cxx COMPILER [--example DIR]" \
+         "[--sanitize LIST] [--cmake CMAKE] [--generator GEN] [--pkg-config PKG_CONFIG]" \
+         "[--keep]" >&2
     exit 2
 }
 
-build_dir="" consumer="" cxx="" sanitize="" cmake=cmake generator="" pkg_config="" keep=0
+build_dir="" consumer="" example="" cxx="" sanitize="" cmake=cmake generator="" pkg_config="" keep=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --build-dir) build_dir=$2; shift 2 ;;
         --consumer) consumer=$2; shift 2 ;;
+        --example) example=$2; shift 2 ;;
         --cxx) cxx=$2; shift 2 ;;
         --sanitize) sanitize=$2; shift 2 ;;
         --cmake) cmake=$2; shift 2 ;;
@@ -102,4 +104,22 @@ echo "pkg-config: ${pc_flags[*]}"
     { cat "$tmp/pc-build.log"; fail "building the consumer with pkg-config"; }
 out=$("$tmp/consumer-pc") || fail "consumer (pkg-config) exited $?: $out"
 echo "$out"
+if [[ -n "$example" ]]; then
+    # The example from examples/, built like the consumer, then run by its own check script.
+    example=$(cd "$example" && pwd)
+    echo "== example $example with find_package(xstack)"
+    "$cmake" -S "$example" -B "$tmp/example-build" "${gen_args[@]}" \
+        -DCMAKE_CXX_COMPILER="$cxx" \
+        -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+        -DCMAKE_CXX_FLAGS="${san_flags[*]}" \
+        -DCMAKE_EXE_LINKER_FLAGS="${san_flags[*]}" >"$tmp/example-configure.log" 2>&1 ||
+        { cat "$tmp/example-configure.log"; fail "configuring the example"; }
+    "$cmake" --build "$tmp/example-build" >"$tmp/example-build.log" 2>&1 ||
+        { cat "$tmp/example-build.log"; fail "building the example"; }
+    tls_arg=()
+    grep -q '^#define XS_HAVE_OPENSSL 1' "$prefix/include/xstack/config.h" && tls_arg=(--tls)
+    "$example/check.sh" "$tmp/example-build/echo_server" "${tls_arg[@]}" ||
+        fail "the example's checks"
+fi
 echo "install test passed"
