@@ -19,17 +19,17 @@ template <std::size_t N, class Tag>
 class thread_counters {
 public:
     static void add(std::size_t i, std::uint64_t v = 1) noexcept {
-        std::atomic<std::uint64_t>& a = slot().v[i];
+        std::atomic<std::uint64_t>& a = local().v[i];
         a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
     }
     [[nodiscard]] static std::uint64_t local(std::size_t i) noexcept {
-        return slot().v[i].load(std::memory_order_relaxed);
+        return local().v[i].load(std::memory_order_relaxed);
     }
     [[nodiscard]] static std::array<std::uint64_t, N> sum() {
         state& s = shared();
         const std::lock_guard<std::mutex> g(s.lock);
         std::array<std::uint64_t, N> out = s.retired;
-        for (const slot_t* t : s.live) {
+        for (const cells* t : s.live) {
             for (std::size_t i = 0; i < N; ++i) {
                 out[i] += t->v[i].load(std::memory_order_relaxed);
             }
@@ -38,37 +38,52 @@ public:
     }
 
 private:
-    struct slot_t;
+    // The cells are a constinit, trivially destructible thread_local: add() reaches them with a
+    // plain TLS access, no initialisation wrapper. A separate thread_local with a constructor
+    // and destructor registers the thread for sum() on its first add().
+    struct cells {
+        std::array<std::atomic<std::uint64_t>, N> v{};
+        bool registered = false;
+    };
+    static inline thread_local constinit cells t_cells{};
+
     struct state {
         std::mutex lock;
-        std::vector<slot_t*> live;
+        std::vector<const cells*> live;
         std::array<std::uint64_t, N> retired{};
     };
     static state& shared() {
         static state s;  // NOLINT: the process-wide list of per-thread slots
         return s;
     }
-    struct slot_t {
-        std::array<std::atomic<std::uint64_t>, N> v{};
-        slot_t() {
+    struct registrar {
+        registrar() {
             state& s = shared();
             const std::lock_guard<std::mutex> g(s.lock);
-            s.live.push_back(this);
+            s.live.push_back(&t_cells);
         }
-        ~slot_t() {
+        ~registrar() {
             state& s = shared();
             const std::lock_guard<std::mutex> g(s.lock);
-            s.live.erase(std::remove(s.live.begin(), s.live.end(), this), s.live.end());
+            s.live.erase(std::remove(s.live.begin(), s.live.end(), &t_cells), s.live.end());
             for (std::size_t i = 0; i < N; ++i) {
-                s.retired[i] += v[i].load(std::memory_order_relaxed);
+                s.retired[i] += t_cells.v[i].load(std::memory_order_relaxed);
             }
+            // t_cells.registered stays true: a later count on this dying thread is not summed
+            // rather than registering the thread again.
         }
-        slot_t(const slot_t&) = delete;
-        slot_t& operator=(const slot_t&) = delete;
+        registrar(const registrar&) = delete;
+        registrar& operator=(const registrar&) = delete;
     };
-    static slot_t& slot() noexcept {
-        thread_local slot_t s;
-        return s;
+    [[gnu::noinline, gnu::cold]] static void register_thread() {
+        static thread_local registrar r;
+        t_cells.registered = true;
+    }
+    static cells& local() noexcept {
+        if (!t_cells.registered) [[unlikely]] {
+            register_thread();
+        }
+        return t_cells;
     }
 };
 

@@ -13,6 +13,7 @@
 #include "handshake/proxy_v1.h"
 #include "xprt/assert.h"
 #include "xprt/buffer.h"
+#include "xprt/ledger.h"
 
 namespace xstack::handshake {
 
@@ -74,6 +75,7 @@ struct hs_ctx final : xprt_ctx {
     wait_event we;                // our own subscription to the layer below
     wait_event* upper = nullptr;  // the layer above's subscription, recorded only
     bool started = false;
+    std::uint64_t start_ns = 0;  ///< when begin() ran (per-layer ledger)
     std::uint64_t deadline = 0;  // whole handshake (0: none)
 
     // Received header bytes (a pool buffer, taken by the first receive step).
@@ -416,6 +418,12 @@ void finish(hs_ctx* x) noexcept {
     if (!ok) {
         stats::add(static_cast<std::size_t>(hs_counter::failed));
         stats::add(counter_slots + static_cast<std::size_t>(c.err_code));
+        xprt::ledger_add(xprt::xprt_id::handshake, xprt::ledger_item::hs_failed);
+    } else {
+        const std::uint64_t now = c.loop().now_ns();
+        xprt::ledger_add(xprt::xprt_id::handshake, xprt::ledger_item::hs_done);
+        xprt::ledger_add(xprt::xprt_id::handshake, xprt::ledger_item::hs_ns,
+                         x->started && now > x->start_ns ? now - x->start_ns : 0);
     }
     c.loop().disarm(x->timer);
     if (!x->we.events.empty()) {
@@ -492,6 +500,7 @@ void begin(hs_ctx& x) noexcept {
         return;
     }
     x.started = true;
+    x.start_ns = x.c->loop().now_ns();
     if (x.cfg->timeout_ms != 0) {
         x.deadline = x.c->loop().now_ms() + x.cfg->timeout_ms;
         x.c->loop().arm(x.timer, x.deadline);

@@ -1,12 +1,16 @@
 // proxy/stats.cc - the stats socket: one command per connection, HAProxy CLI style.
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <new>
+#include <string>
 
 #include <unistd.h>
 
 #include "proxy/proxy_internal.h"
 #include "raw/raw_sock.h"
 #include "registry/registry.h"
+#include "xprt/ledger.h"
 
 namespace xstack::proxy {
 
@@ -19,11 +23,42 @@ constexpr std::size_t max_command = 1024;
 constexpr std::uint32_t read_timeout_ms = 10000;
 constexpr std::uint32_t dump_timeout_ms = 1000;
 
+/// The per-layer ledger (xprt/ledger.h) summed over every thread of the process: one line per
+/// transport type that saw any activity, "Key: value" fields separated by spaces.
+std::string show_layers() {
+    using xprt::ledger_item;
+    std::string out;
+    const auto rows = xprt::ledger_sum();
+    for (std::size_t id = 0; id < rows.size(); ++id) {
+        const xprt::ledger_row& r = rows[id];
+        if (std::all_of(r.v.begin(), r.v.end(), [](std::uint64_t v) { return v == 0; })) {
+            continue;
+        }
+        const std::uint64_t done = r[ledger_item::hs_done];
+        const auto xid = static_cast<xprt::xprt_id>(id);
+        const xprt::xprt_ops* ops = registry::xprt_get(xid);  // its name as in chains: RAW
+        const std::string name(ops != nullptr ? ops->name() : xprt::to_string(xid));
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "%s: RcvCalls %" PRIu64 " RcvBytes %" PRIu64 " RcvZero %" PRIu64
+                      " SndCalls %" PRIu64 " SndBytes %" PRIu64 " SndZero %" PRIu64
+                      " HsDone %" PRIu64 " HsFailed %" PRIu64 " HsAvgUs %" PRIu64 "\n",
+                      name.c_str(), r[ledger_item::rcv_calls], r[ledger_item::rcv_bytes],
+                      r[ledger_item::rcv_zero], r[ledger_item::snd_calls],
+                      r[ledger_item::snd_bytes], r[ledger_item::snd_zero], done,
+                      r[ledger_item::hs_failed],
+                      done != 0 ? r[ledger_item::hs_ns] / done / 1000u : 0);
+        out += line;
+    }
+    return out;
+}
+
 const char help_text[] =
     "The following commands are valid at this level:\n"
     "  help           : this list\n"
     "  show info      : process counters (Key: value lines)\n"
-    "  show conn      : every connection: both chains, flags, error code, termination log\n";
+    "  show conn      : every connection: both chains, flags, error code, termination log\n"
+    "  show layers    : per transport type: calls, bytes, calls that moved nothing, handshakes\n";
 
 }  // namespace
 
@@ -112,6 +147,8 @@ void stats_session::execute(std::string_view cmd) {
             w.loop.arm_in(timer, dump_timeout_ms);
             return;
         }
+    } else if (cmd == "show layers") {
+        out = show_layers();
     } else if (cmd == "help" || cmd.empty()) {
         out = help_text;
     } else {

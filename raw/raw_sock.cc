@@ -12,6 +12,7 @@
 #include "event/sys.h"
 #include "raw/traffic.h"
 #include "xprt/assert.h"
+#include "xprt/ledger.h"
 
 namespace xstack::raw {
 
@@ -320,6 +321,7 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
             break;
         }
         fail_errno(c, e, term_type::rcv_err);  // R12
+        xprt::ledger_io(xprt::xprt_id::raw, false, done, false);
         return done;
     }
 
@@ -355,6 +357,8 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
     if (done > 0) {
         c.flags.clear(conn_flag::wait_l4_conn);  // R14
     }
+    xprt::ledger_io(xprt::xprt_id::raw, false, done,
+                    !read0 && !c.flags.has(conn_flag::error));  // 0 bytes: EAGAIN
     return done;
 }
 
@@ -420,12 +424,14 @@ std::size_t raw_ops::snd_buf(connection& c, xprt_ctx* /*ctx*/, const buffer& buf
             break;
         }
         fail_errno(c, e, term_type::snd_err);  // R21
+        xprt::ledger_io(xprt::xprt_id::raw, true, 0, false);
         return 0;
     }
     if (done > 0) {
         c.flags.clear(conn_flag::wait_l4_conn);  // R22
         count_out(done, c.loop().now_ms());      // R23
     }
+    xprt::ledger_io(xprt::xprt_id::raw, true, done, true);  // 0 bytes: EAGAIN
     return done;
 }
 
@@ -503,6 +509,7 @@ pipe_io raw_ops::rcv_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p,
         c.flags.clear(conn_flag::wait_l4_conn);
         count_spliced(done, c.loop().now_ms());  // R29
     }
+    xprt::ledger_io(xprt::xprt_id::raw, false, done, !read0 && !c.flags.has(conn_flag::error));
     return {done, false};
 }
 
@@ -560,6 +567,7 @@ pipe_io raw_ops::snd_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p,
     if (done > 0) {
         c.flags.clear(conn_flag::wait_l4_conn);
     }
+    xprt::ledger_io(xprt::xprt_id::raw, true, done, !c.flags.has(conn_flag::error));
     return {done, false};
 }
 

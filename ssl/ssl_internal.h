@@ -99,6 +99,7 @@ struct ssl_conn final : xprt::xprt_ctx {
     bool close_notify = false;        ///< ... and it was a close_notify
     bool shut_sent = false;           ///< shutw done (close_notify sent or suppressed)
     bool hs_done = false;
+    std::uint64_t hs_start_ns = 0;  ///< when begin() ran (per-layer ledger)
     bool timed_out = false;
     bool sni_mismatch = false;     ///< set by the SNI callback
     bool no_alpn = false;          ///< set by the ALPN callback

@@ -16,6 +16,7 @@
 #include "event/loop.h"
 #include "ssl/ssl_internal.h"
 #include "xprt/assert.h"
+#include "xprt/ledger.h"
 
 namespace xstack::ssl {
 
@@ -449,6 +450,7 @@ void handshake_failed(ssl_conn& s, int ssl_err) noexcept {
     // After a failure of the layer below, its code stays (first writer wins): ERESET says more
     // than SSL_ABORT.
     c.fail(code);
+    xprt::ledger_add(xprt::xprt_id::ssl, xprt::ledger_item::hs_failed);
     end_handshake_common(s);
 }
 
@@ -457,6 +459,10 @@ void handshake_succeeded(ssl_conn& s) noexcept {
     c.flags.clear(conn_flag::ssl_wait_hs | conn_flag::wait_l6_conn | conn_flag::wait_l4_conn);
     s.hs_done = true;
     fill_info(s);
+    xprt::ledger_add(xprt::xprt_id::ssl, xprt::ledger_item::hs_done);
+    const std::uint64_t now = c.loop().now_ns();
+    xprt::ledger_add(xprt::xprt_id::ssl, xprt::ledger_item::hs_ns,
+                     s.hs_start_ns != 0 && now > s.hs_start_ns ? now - s.hs_start_ns : 0);
     end_handshake_common(s);
 }
 
@@ -580,6 +586,9 @@ public:
         if (s.timeout_ms != 0 && !s.timer.armed()) {
             s.conn->loop().arm_in(s.timer, s.timeout_ms);
         }
+        if (s.hs_start_ns == 0) {
+            s.hs_start_ns = s.conn->loop().now_ns();
+        }
         s.task.wake();
     }
 
@@ -661,6 +670,7 @@ public:
         if (s.reneg) {
             data_failed(s, conn_err::ssl_reneg);
         }
+        xprt::ledger_io(xprt::xprt_id::ssl, false, done, !s.rx_need.empty());
         return done;
     }
 
@@ -705,10 +715,12 @@ public:
                     data_failed(s, conn_err::ssl_fatal);
                 }
                 s.bio_snd_flags = {};
+                xprt::ledger_io(xprt::xprt_id::ssl, true, done, !s.tx_need.empty());
                 return done;
             }
         }
         s.bio_snd_flags = {};
+        xprt::ledger_io(xprt::xprt_id::ssl, true, done, false);
         return done;
     }
 
