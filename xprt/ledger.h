@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -13,21 +14,39 @@
 namespace xstack::xprt {
 
 enum class ledger_item : std::uint8_t {
-    rcv_calls,   ///< rcv_buf/rcv_pipe calls that reached the layer's I/O
-    rcv_bytes,   ///< bytes they returned
-    rcv_zero,    ///< calls that returned 0 without an error or end of stream (would block)
-    snd_calls,   ///< snd_buf/snd_pipe calls that reached the layer's I/O
-    snd_bytes,   ///< bytes they took
-    snd_zero,    ///< calls that took nothing without an error (would block)
-    hs_done,     ///< handshakes completed
-    hs_failed,   ///< handshakes failed
-    hs_ns,       ///< total time from the layer's start to its handshake's end, completed ones
+    rcv_calls,  ///< rcv_buf/rcv_pipe calls that reached the layer's I/O
+    rcv_bytes,  ///< bytes they returned
+    rcv_zero,   ///< calls that returned 0 without an error or end of stream (would block)
+    snd_calls,  ///< snd_buf/snd_pipe calls that reached the layer's I/O
+    snd_bytes,  ///< bytes they took
+    snd_zero,   ///< calls that took nothing without an error (would block)
+    hs_done,    ///< handshakes completed
+    hs_failed,  ///< handshakes failed
+    hs_ns,      ///< total time from the layer's start to its handshake's end, completed ones
     count_
 };
 inline constexpr std::size_t ledger_item_count = static_cast<std::size_t>(ledger_item::count_);
 
-/// Adds `v` to `item` of transport `id` on this thread's ledger (a relaxed add, no lock).
-void ledger_add(xprt_id id, ledger_item item, std::uint64_t v = 1) noexcept;
+/// This thread's ledger cells. A constinit, trivially destructible thread_local, so the data
+/// path reaches it with a plain TLS access; registered for ledger_sum() on first use.
+struct ledger_cells {
+    std::array<std::atomic<std::uint64_t>, xprt_id_count * ledger_item_count> v{};
+    bool registered = false;
+};
+extern thread_local constinit ledger_cells t_ledger;
+/// Registers this thread's cells for ledger_sum() (once per thread; control path).
+void ledger_register_thread() noexcept;
+
+/// Adds `v` to `item` of transport `id` on this thread's ledger (relaxed, single writer).
+inline void ledger_add(xprt_id id, ledger_item item, std::uint64_t v = 1) noexcept {
+    if (!t_ledger.registered) [[unlikely]] {
+        ledger_register_thread();
+    }
+    std::atomic<std::uint64_t>& a =
+        t_ledger
+            .v[static_cast<std::size_t>(id) * ledger_item_count + static_cast<std::size_t>(item)];
+    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+}
 
 /// Records one rcv/snd call of transport `id` that returned `n` bytes; `stalled` marks a call
 /// that returned nothing because the layer below (or the socket) had nothing to give or take.
