@@ -12,13 +12,14 @@ set -euo pipefail
 #        CMake + Ninja, GoogleTest/GoogleMock, Google Benchmark, OpenSSL (library, and the
 #        command line for test certificates), pkg-config (install test)
 # test:    tools the test suite itself runs
-# interop: real peers and load tools for the interop and comparison scripts
+# interop: real peers and load tools for the interop tests (tests/interop) and comparison
+#          scripts; socat is the stats-socket client and PROXY-header capture listener there
 # format:  clang-format / clang-tidy 14 for scripts/format.sh and scripts/tidy.sh
 declare -A groups=(
     [build]="cmake ninja-build g++ clang-14 clang libclang-rt-14-dev libgtest-dev libgmock-dev
              libbenchmark-dev libssl-dev pkg-config openssl"
     [test]="strace"
-    [interop]="haproxy nginx-light curl wrk gnuplot-nox"
+    [interop]="haproxy nginx-light curl wrk gnuplot-nox socat"
     [format]="clang-format clang-tidy"
 )
 group_names="build test interop format all"
