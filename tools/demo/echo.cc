@@ -111,6 +111,14 @@ void echo_server::on_accept(void* ctx, int fd, const xprt::sock_addr& peer) noex
         return;
     }
     raw::accept_init(s->conn, fd, peer);
+    if (self->accept_proxy_ != nullptr) {
+        s->conn.flags.set(conn_flag::accept_proxy);
+        if (handshake::attach(s->conn, *self->accept_proxy_) == nullptr) {
+            delete s;  // the connection's destructor closes fd
+            return;
+        }
+    }
+    self->accept_chain_ = xprt::conn_chain(s->conn);
     (void)xprt::conn_xprt_start(s->conn);
     self->sessions_.push_back(s);
     ++self->stats_.sessions;
@@ -121,6 +129,9 @@ void echo_server::on_accept(void* ctx, int fd, const xprt::sock_addr& peer) noex
 void echo_server::finished(session* s) noexcept {
     sessions_.erase(std::remove(sessions_.begin(), sessions_.end(), s), sessions_.end());
     ++stats_.closed;
+    last_client_ = s->conn.client_addr();
+    last_client_source_ =
+        s->conn.proxy != nullptr ? s->conn.proxy->source : xprt::proxy_source::none;
     delete s;
 }
 
@@ -148,6 +159,12 @@ result<void> echo_client::start(const xprt::sock_addr& to) {
     auto r = xprt::conn_prepare(conn_, &raw::sock_ctrl(), registry::xprt_get(xprt::xprt_id::raw));
     if (!r) {
         return r;
+    }
+    if (setup_ != nullptr) {
+        r = setup_(conn_, setup_ctx_);
+        if (!r) {
+            return r;
+        }
     }
     r = raw::connect_socket(conn_, to);
     if (!r) {

@@ -5,12 +5,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "event/loop.h"
+#include "handshake/hs.h"
 #include "raw/sock.h"
 #include "xprt/buffer.h"
 #include "xprt/connection.h"
+#include "xprt/proxy_info.h"
 
 namespace xstack::demo {
 
@@ -39,6 +42,20 @@ public:
     /// The connection of an open session, for inspection (nullptr if none).
     [[nodiscard]] const xprt::connection* session_conn(std::size_t i) const noexcept;
 
+    /// Every connection accepted from now on must start with a PROXY header (v1 or v2): the
+    /// handshake layer is attached with ACCEPT_PROXY (HS>RAW until the header is in, then RAW)
+    /// and the header's source becomes the connection's client_addr(). nullptr: plain RAW.
+    /// `cfg` must outlive the server.
+    void set_accept_proxy(const handshake::hs_config* cfg) noexcept { accept_proxy_ = cfg; }
+    /// The chain of the most recently accepted connection as built at accept ("HS>RAW").
+    [[nodiscard]] const std::string& accept_chain() const noexcept { return accept_chain_; }
+    /// The client address of the most recently finished session (the PROXY header's source
+    /// when one was received, else the TCP peer) and where it came from.
+    [[nodiscard]] const xprt::sock_addr& last_client() const noexcept { return last_client_; }
+    [[nodiscard]] xprt::proxy_source last_client_source() const noexcept {
+        return last_client_source_;
+    }
+
     struct session;  // one accepted connection (echo.cc)
 
 private:
@@ -50,6 +67,10 @@ private:
     std::vector<session*> sessions_;
     echo_server_stats stats_;
     int last_fd_ = -1;
+    const handshake::hs_config* accept_proxy_ = nullptr;
+    std::string accept_chain_;
+    xprt::sock_addr last_client_;
+    xprt::proxy_source last_client_source_ = xprt::proxy_source::none;
 };
 
 /// Sends `requests` requests of `size` bytes one after the other on one connection, waiting
@@ -61,6 +82,14 @@ public:
     ~echo_client();
     echo_client(const echo_client&) = delete;
     echo_client& operator=(const echo_client&) = delete;
+
+    /// Called by start() once the chain is prepared (RAW) and before the connect, to add
+    /// layers: handshake::attach (SEND_PROXY), ssl::attach (TLS). An error aborts start().
+    using setup_fn = result<void> (*)(xprt::connection& c, void* ctx) noexcept;
+    void set_setup(setup_fn fn, void* ctx) noexcept {
+        setup_ = fn;
+        setup_ctx_ = ctx;
+    }
 
     result<void> start(const xprt::sock_addr& to);
     [[nodiscard]] bool done() const noexcept { return done_; }
@@ -91,6 +120,8 @@ private:
     bool failed_ = false;
     int fd_ = -1;
     xprt::conn_err err_ = xprt::conn_err::none;
+    setup_fn setup_ = nullptr;
+    void* setup_ctx_ = nullptr;
 };
 
 }  // namespace xstack::demo
