@@ -157,8 +157,6 @@ struct stream {
     bool be_ready = false;
     bool req_shut = false;
     bool res_shut = false;
-    bool req_src_full = false;
-    bool res_src_full = false;
     bool req_bulk = false;  ///< --splice auto: a read filled the buffer (bulk transfer)
     bool res_bulk = false;
     bool spliced = false;     ///< spliced at least once (counted in SplicedStreams)

@@ -245,14 +245,9 @@ bool stream::forward(xprt::connection& src, xprt::connection& dst, xprt::pool_bu
         }
     }
     bool progress = false;
-    bool& src_full = &buf == &req ? req_src_full : res_src_full;
     if (!src.flags.has(conn_flag::sock_rd_sh) && buf.alloc() && buf.room() > 0) {
-        const std::size_t want = buf.room();
-        const std::size_t n = src.rcv_buf(buf, want);
+        const std::size_t n = src.rcv_buf(buf, buf.room());
         progress |= n > 0;
-        // A read that filled all the room asked for says more data are likely queued: the
-        // send below may ask the kernel to wait for them (MSG_MORE).
-        src_full = n == want;
         if (n == buf.size()) {
             bulk = true;  // a whole buffer at once: worth splicing (--splice auto)
         }
@@ -261,11 +256,11 @@ bool stream::forward(xprt::connection& src, xprt::connection& dst, xprt::pool_bu
         }
     }
     if (buf.data() > 0 && dst_usable && !dst.flags.has(conn_flag::error)) {
-        xprt::snd_flags f;
-        if (src_full && !src.flags.has(conn_flag::sock_rd_sh)) {
-            f |= xprt::snd_flag::more;
-        }
-        const std::size_t n = dst.snd_buf(buf, buf.data(), f);
+        // No MSG_MORE here: a full read does not prove more bytes follow, and when none do the
+        // kernel holds the corked tail for 200 ms (a 16 KiB request/response stalled so). The
+        // hint is given where the sender knows data follow: HS sends the PROXY header with it
+        // when the upper layer waits to send, ssl when a call spans several records.
+        const std::size_t n = dst.snd_buf(buf, buf.data());
         buf.consume(n);
         counter += n;
         w.counters.add(total, n);
