@@ -46,7 +46,9 @@ wait_for "$tmp/proxy.out" '^client 192\.0\.2\.7:4242 chain RAW$'
 wait_for "$tmp/proxy.out" '^closed 192\.0\.2\.7:4242 error NONE$'
 
 exec 3<>"/dev/tcp/127.0.0.1/$port"
-printf 'GET / HTTP/1.0\r\n\r\n' >&3
+# The server may reset the connection as soon as the first bytes cannot be a header: a write
+# of the rest can fail, which is expected.
+{ printf 'GET / HTTP/1.0\r\n\r\n' >&3; } 2>/dev/null || true
 exec 3>&-
 wait_for "$tmp/proxy.out" '^closed 127\.0\.0\.1:[0-9]+ error PRX_NOT_HDR$'
 echo "ok: PROXY header source reported, echo intact, garbage refused with PRX_NOT_HDR"

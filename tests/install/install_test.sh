@@ -76,20 +76,28 @@ if grep -nE -- '-W[a-z]|-fsanitize|build_flags' "$(dirname "$config")"/xstackTar
     fail "build-only flags leak into the installed package"
 fi
 
-echo "== find_package(xstack) with CMAKE_PREFIX_PATH=$prefix"
 gen_args=()
 [[ -n "$generator" ]] && gen_args=(-G "$generator")
-"$cmake" -S "$consumer" -B "$tmp/consumer-build" "${gen_args[@]}" \
-    -DCMAKE_CXX_COMPILER="$cxx" \
-    -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
-    -DCMAKE_CXX_FLAGS="${san_flags[*]}" \
-    -DCMAKE_EXE_LINKER_FLAGS="${san_flags[*]}" >"$tmp/configure.log" 2>&1 ||
-    { cat "$tmp/configure.log"; fail "configuring the consumer"; }
-found=$(sed -n 's/^xstack_DIR:PATH=//p' "$tmp/consumer-build/CMakeCache.txt")
-[[ "$found" == "$prefix"/* ]] || fail "find_package found xstack in '$found', not in $prefix"
-"$cmake" --build "$tmp/consumer-build" >"$tmp/build.log" 2>&1 ||
-    { cat "$tmp/build.log"; fail "building the consumer with CMake"; }
+# cmake_project SOURCE_DIR NAME: configures and builds a project that uses find_package(xstack)
+# against the prefix only, into $tmp/NAME-build.
+cmake_project() {
+    local src=$1 name=$2
+    "$cmake" -S "$src" -B "$tmp/$name-build" "${gen_args[@]}" \
+        -DCMAKE_CXX_COMPILER="$cxx" \
+        -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+        -DCMAKE_CXX_FLAGS="${san_flags[*]}" \
+        -DCMAKE_EXE_LINKER_FLAGS="${san_flags[*]}" >"$tmp/$name-configure.log" 2>&1 ||
+        { cat "$tmp/$name-configure.log"; fail "configuring the $name"; }
+    local found
+    found=$(sed -n 's/^xstack_DIR:PATH=//p' "$tmp/$name-build/CMakeCache.txt")
+    [[ "$found" == "$prefix"/* ]] || fail "find_package found xstack in '$found', not in $prefix"
+    "$cmake" --build "$tmp/$name-build" >"$tmp/$name-build.log" 2>&1 ||
+        { cat "$tmp/$name-build.log"; fail "building the $name with CMake"; }
+}
+
+echo "== find_package(xstack) with CMAKE_PREFIX_PATH=$prefix"
+cmake_project "$consumer" consumer
 out=$("$tmp/consumer-build/xstack_consumer") || fail "consumer (CMake) exited $?: $out"
 echo "$out"
 
@@ -108,15 +116,7 @@ if [[ -n "$example" ]]; then
     # The example from examples/, built like the consumer, then run by its own check script.
     example=$(cd "$example" && pwd)
     echo "== example $example with find_package(xstack)"
-    "$cmake" -S "$example" -B "$tmp/example-build" "${gen_args[@]}" \
-        -DCMAKE_CXX_COMPILER="$cxx" \
-        -DCMAKE_PREFIX_PATH="$prefix" \
-        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
-        -DCMAKE_CXX_FLAGS="${san_flags[*]}" \
-        -DCMAKE_EXE_LINKER_FLAGS="${san_flags[*]}" >"$tmp/example-configure.log" 2>&1 ||
-        { cat "$tmp/example-configure.log"; fail "configuring the example"; }
-    "$cmake" --build "$tmp/example-build" >"$tmp/example-build.log" 2>&1 ||
-        { cat "$tmp/example-build.log"; fail "building the example"; }
+    cmake_project "$example" example
     tls_arg=()
     grep -q '^#define XS_HAVE_OPENSSL 1' "$prefix/include/xstack/config.h" && tls_arg=(--tls)
     "$example/check.sh" "$tmp/example-build/echo_server" "${tls_arg[@]}" ||
