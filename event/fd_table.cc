@@ -84,6 +84,13 @@ bool fd_table::deliver(int fd, std::uint32_t gen, fd_bits report) noexcept {
         return false;
     }
     fd_entry& e = tab_[idx(fd)];
+    // The kernel reports IN only for a registered Rx, but HUP always. A HUP while Rx was not
+    // registered (e.g. stopped because the reader's buffer was full) therefore says nothing
+    // about input still queued before the FIN: report input as possible, so the next receive
+    // really reads it (raw's R4 takes "HUP without IN" for an empty queue and would drop it).
+    if (report.has(fd_bit::poll_hup) && !e.polled.has(polled_bit::r)) {
+        report.set(fd_bit::poll_in);
+    }
     e.st.clear(fd_bit::poll_in | fd_bit::poll_pri | fd_bit::poll_out);
     e.st.set(report & fd_mask::poll_report);
 

@@ -330,6 +330,20 @@ TEST_F(FdTableTest, DeliverSetsReadyBitsFromTheReport) {
     }
 }
 
+TEST_F(FdTableTest, HupWithoutRegisteredRxLeavesInputPossible) {
+    // Rx registered: the kernel would have said IN if bytes were queued; HUP alone is the end.
+    registered(polled_bits(polled_bit::r) | polled_bit::w);
+    ASSERT_TRUE(deliver(fd_bit::poll_hup));
+    EXPECT_FALSE(has(fd_bit::poll_in));
+    // Rx not registered (only Tx): IN could not be reported, so input stays possible and the
+    // next receive reads what was queued before the FIN instead of taking the HUP as empty.
+    registered(polled_bit::w);
+    ASSERT_TRUE(deliver(fd_bit::poll_hup));
+    EXPECT_TRUE(has(fd_bit::poll_in));
+    EXPECT_TRUE(has(fd_bit::poll_hup));
+    EXPECT_TRUE(t_.recv_ready(fd));
+}
+
 TEST_F(FdTableTest, DeliverReplacesInPriOutButKeepsErrHupRdhup) {
     ASSERT_TRUE(deliver(fd_bit::poll_in | fd_bit::poll_pri));
     EXPECT_TRUE(has(fd_bit::poll_in));
