@@ -153,6 +153,22 @@ backend::backend(handler_fn h) : handler_(std::move(h)) {
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
+backend::backend(handler_fn h, const xprt::sock_addr& at) : handler_(std::move(h)) {
+    addr_ = at;
+    lfd_ = ::socket(addr_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(lfd_, addr_.sa(), addr_.len) != 0 || ::listen(lfd_, 128) != 0) {
+        std::abort();  // test setup: the address must be free
+    }
+    addr_.len = sizeof addr_.ss;
+    ::getsockname(lfd_, addr_.sa(), &addr_.len);
+    if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) {
+        std::abort();
+    }
+    acceptor_ = std::thread([this] { accept_loop(); });
+}
+
 backend::~backend() {
     const char c = 'x';
     (void)!::write(stop_pipe_[1], &c, 1);

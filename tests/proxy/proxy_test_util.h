@@ -42,6 +42,9 @@ class backend {
 public:
     using handler_fn = std::function<void(int fd)>;
     explicit backend(handler_fn h);
+    /// The same, listening on `at` (e.g. a port unused_port() returned, to start listening
+    /// where connections were refused until now).
+    backend(handler_fn h, const xprt::sock_addr& at);
     ~backend();
     backend(const backend&) = delete;
     backend& operator=(const backend&) = delete;
