@@ -122,7 +122,9 @@ poll_until() {
 spawn() {
     local name=$1 log=$2
     shift 2
-    timeout -k 5 "$IOP_DAEMON_MAX" "$@" >"$log" 2>&1 </dev/null &
+    # -k 15: a daemon that ignores the forwarded SIGTERM is killed 15 s later (generous: an
+    # instrumented proxy on a loaded 2-core CI machine may need seconds to exit).
+    timeout -k 15 "$IOP_DAEMON_MAX" "$@" >"$log" 2>&1 </dev/null &
     SPAWNED_PID=$!
     IOP_PIDS+=("$SPAWNED_PID")
     IOP_LOGS+=("$name=$log")
@@ -132,9 +134,21 @@ alive() { kill -0 "$1" 2>/dev/null; }
 
 # stop PID: SIGTERM, wait (bounded), and set STOPPED_RC to its exit status.
 stop() {
-    local pid=$1 deadline=$((SECONDS + 10))
+    local pid=$1 deadline=$((SECONDS + 20)) shown=0
     kill -TERM "$pid" 2>/dev/null || true
     while alive "$pid"; do
+        if ((shown == 0 && SECONDS >= deadline - 15)); then
+            # Still there 5 s after SIGTERM: say what its threads are doing, for the report.
+            shown=1
+            local child t
+            for child in $(pgrep -P "$pid"); do
+                for t in /proc/"$child"/task/*; do
+                    echo "slow stop: pid $child thread ${t##*/} $(cat "$t/comm" 2>/dev/null)" \
+                         "state $(awk '{print $3}' "$t/stat" 2>/dev/null)" \
+                         "wchan $(cat "$t/wchan" 2>/dev/null)" >&2
+                done
+            done
+        fi
         if ((SECONDS >= deadline)); then
             kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
             break
