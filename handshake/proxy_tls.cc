@@ -42,8 +42,8 @@ void add_tls_tlvs(proxy_v2_spec& spec, proxy_tls_tlvs& storage, const xprt::tls_
             s.client = static_cast<std::uint8_t>(client);
             s.version = t->version;
             s.cipher = t->cipher;
-            s.sig_alg = t->sig_alg;
-            s.key_alg = t->key_alg;
+            s.sig_alg = t->local_sig_alg;  // the frontend's own certificate, as the spec says
+            s.key_alg = t->local_key_alg;
             s.group = t->group;
             s.sig_scheme = t->sig_scheme;
             if (opt.ssl_cn && t->client_cert) {

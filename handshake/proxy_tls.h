@@ -67,8 +67,9 @@ struct proxy_tls_tlvs {
 ///           32 bits is sent as 1), else 1.
 ///   sub-TLVs, each only when its text is not empty: VERSION, CIPHER, SIG_ALG, KEY_ALG, GROUP,
 ///           SIG_SCHEME (with `ssl`); CN (with `ssl_cn`). Not CLIENT_CERT (the DER is not kept).
-/// Note: tls_info's sig_alg, key_alg and sig_scheme describe the certificate and signature of
-/// the *peer* (the client's certificate, when one was presented); they are sent as they are.
+/// SIG_ALG and KEY_ALG describe the certificate the frontend presented (tls_info's local_sig_alg
+/// and local_key_alg), as the PROXY protocol specifies; SIG_SCHEME is the peer's handshake
+/// signature scheme (tls_info::sig_scheme), sent as it is.
 void add_tls_tlvs(proxy_v2_spec& spec, proxy_tls_tlvs& storage, const xprt::tls_info* tls,
                   const proxy_tls_options& opt) noexcept;
 

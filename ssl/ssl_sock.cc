@@ -350,6 +350,12 @@ void fill_info(ssl_conn& s) noexcept {
             }
             i.key_alg = key_alg(pk);
         }
+        if (X509* own = SSL_get_certificate(ssl); own != nullptr) {
+            if (const char* sn = OBJ_nid2sn(X509_get_signature_nid(own)); sn != nullptr) {
+                i.local_sig_alg = sn;
+            }
+            i.local_key_alg = key_alg(X509_get0_pubkey(own));
+        }
         if (const auto g = static_cast<int>(SSL_get_negotiated_group(ssl)); g > 0) {
             const char* gn = SSL_group_to_name(ssl, g);
             if (gn == nullptr) {

@@ -27,8 +27,12 @@ struct tls_info {
     std::string peer_cn;             ///< peer certificate subject common name
     std::string sig_alg;             ///< peer certificate signature algorithm ("RSA-SHA256")
     std::string key_alg;             ///< peer certificate key algorithm ("RSA2048", "EC256")
-    std::string group;               ///< key-exchange group ("X25519")
-    std::string sig_scheme;          ///< handshake signature scheme ("ecdsa_secp256r1_sha256")
+    /// This side's own certificate (the one it presented): what the PROXY v2 SSL TLV's SIG_ALG
+    /// and KEY_ALG describe ("the certificate presented by the frontend"). Empty without one.
+    std::string local_sig_alg;
+    std::string local_key_alg;
+    std::string group;       ///< key-exchange group ("X25519")
+    std::string sig_scheme;  ///< handshake signature scheme ("ecdsa_secp256r1_sha256")
 };
 
 }  // namespace xstack::xprt

@@ -38,8 +38,10 @@ xprt::tls_info with_client_cert(std::int64_t verify_result) {
     i.client_cert_in_conn = true;
     i.verify_result = verify_result;
     i.peer_cn = "client.test";
-    i.sig_alg = "ecdsa-with-SHA256";
-    i.key_alg = "EC256";
+    i.local_sig_alg = "ecdsa-with-SHA256";
+    i.local_key_alg = "EC256";
+    i.sig_alg = "sha256WithRSAEncryption";  // the peer's: not what SIG_ALG/KEY_ALG describe
+    i.key_alg = "RSA2048";
     i.sig_scheme = "ecdsa_secp256r1_sha256";
     return i;
 }

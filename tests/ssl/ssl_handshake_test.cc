@@ -69,6 +69,10 @@ TEST_F(SslHandshakeTest, CompletesBothRolesAndCarriesData) {
     EXPECT_EQ(ci.verify_result, 0);
     EXPECT_FALSE(ci.resumed);
     EXPECT_TRUE(ci.client_cert);  // "the peer presented a certificate"
+    // Each side also reports its own certificate (the client presented none).
+    EXPECT_EQ(p_.server.conn.tls()->local_key_alg, "EC256");
+    EXPECT_EQ(p_.server.conn.tls()->local_sig_alg, "ecdsa-with-SHA256");
+    EXPECT_TRUE(ci.local_key_alg.empty());
     // No client certificate was asked for.
     EXPECT_FALSE(p_.server.conn.tls()->client_cert);
     EXPECT_TRUE(p_.server.conn.tls()->peer_cn.empty());
@@ -85,6 +89,7 @@ TEST_F(SslHandshakeTest, RsaCertificateAndTls12) {
     const xprt::tls_info& ci = *p_.client.conn.tls();
     EXPECT_EQ(ci.version, "TLSv1.2");
     EXPECT_EQ(ci.key_alg, "RSA2048");
+    EXPECT_EQ(p_.server.conn.tls()->local_key_alg, "RSA2048");
     EXPECT_EQ(ci.sig_scheme, "rsa_pss_rsae_sha256");
     EXPECT_NE(ci.cipher.find("ECDHE"), std::string::npos) << ci.cipher;
 }
