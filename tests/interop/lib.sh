@@ -34,7 +34,9 @@ IOP_CHECKS=0
 
 iop_note() { echo "[$IOP_NAME] $*" >&2; }
 
+IOP_FAILED=0
 fail() {
+    IOP_FAILED=1
     echo "FAIL [$IOP_NAME]: $*" >&2
     exit 1
 }
@@ -77,10 +79,13 @@ _iop_cleanup() {
     local rc=$? pid i deadline
     set +e
     trap - EXIT
+    if ((rc != 0 && IOP_FAILED == 0)); then
+        echo "FAIL [$IOP_NAME]: a command failed outside a check (last: ${IOP_LAST_ERR:-unknown})" >&2
+    fi
     # Each pid is a timeout(1), the leader of its own process group with the daemon in it: it
-    # forwards SIGTERM and SIGKILLs the daemon 5 s later (-k 5); the group kill is a last resort.
+    # forwards SIGTERM and SIGKILLs the daemon 15 s later (-k 15); the group kill is a last resort.
     for pid in "${IOP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    deadline=$((SECONDS + 8))
+    deadline=$((SECONDS + 18))
     for pid in "${IOP_PIDS[@]}"; do
         while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
         kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
@@ -106,6 +111,11 @@ _iop_cleanup() {
     exit "$rc"
 }
 trap _iop_cleanup EXIT
+# A command that fails outside a check ends the script through set -e without a FAIL line:
+# remember the last failing command, and _iop_cleanup prints it if fail() was not called.
+set -E
+IOP_LAST_ERR=""
+trap 'IOP_LAST_ERR="exit $? at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
 trap 'exit 143' TERM INT HUP
 
 # poll_until DESC CMD...: run CMD every 50 ms until it succeeds; fail after IOP_WAIT seconds.
