@@ -35,8 +35,7 @@
 #include "xstack/config.h"
 
 #if XS_HAVE_OPENSSL
-#include <openssl/ssl.h>
-
+#include "tests/ssl/openssl_peer.h"
 #include "tests/ssl/test_certs.h"
 #endif
 
@@ -876,31 +875,13 @@ TEST(ProxyRobustTlsTest, GarbageInsteadOfAClientHelloIsRefused) {
     // A real TLS client is then served.
     client_fd c(px.address());
     ASSERT_GE(c.fd, 0);
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    ASSERT_NE(ctx, nullptr);
-    SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    SSL* ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, c.fd);
-    SSL_set_tlsext_host_name(ssl, "server.test");
-    SSL_set1_host(ssl, "server.test");
-    EXPECT_EQ(SSL_connect(ssl), 1);
+    tls::openssl_client t(::dup(c.fd), ca, "server.test");  // its own fd on the socket
+    EXPECT_TRUE(t.handshake());
     const std::string payload = pattern(5000, 77);
-    EXPECT_EQ(SSL_write(ssl, payload.data(), static_cast<int>(payload.size())),
-              static_cast<int>(payload.size()));
-    std::string got(payload.size(), '\0');
-    std::size_t n = 0;
-    while (n < got.size()) {
-        const int r = SSL_read(ssl, got.data() + n, static_cast<int>(got.size() - n));
-        if (r <= 0) {
-            break;
-        }
-        n += static_cast<std::size_t>(r);
-    }
-    EXPECT_TRUE(got == payload) << n << " bytes echoed";
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
+    EXPECT_TRUE(t.write(payload));
+    const std::string got = t.read_exactly(payload.size());
+    EXPECT_TRUE(got == payload) << got.size() << " bytes echoed";
+    t.shutdown_tls();
     ::shutdown(c.fd, SHUT_WR);
     const auto logs2 = px.wait_logs(2);
     ASSERT_EQ(logs2.size(), 2u);

@@ -1,6 +1,7 @@
 // tests/proxy/proxy_tls_test.cc - xstack-proxy with TLS: terminating (--tls-cert, --alpn, with
 // and without a PROXY header before TLS) and originating (--tls, --tls-ca, --tls-sni,
-// --tls-no-verify), against blocking OpenSSL peers. Built only with OpenSSL.
+// --tls-no-verify), against blocking OpenSSL peers (tests/ssl/openssl_peer.h). Built only
+// with OpenSSL.
 #include <chrono>
 #include <future>
 #include <string>
@@ -9,10 +10,9 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "tests/proxy/proxy_test_util.h"
+#include "tests/ssl/openssl_peer.h"
 #include "tests/ssl/test_certs.h"
 
 namespace xstack::test {
@@ -48,85 +48,10 @@ bool contains(const std::string& s, std::string_view what) {
     return s.find(what) != std::string::npos;
 }
 
-/// A blocking OpenSSL client on a connected fd.
-struct tls_client {
-    SSL_CTX* ctx = nullptr;
-    SSL* ssl = nullptr;
-    int fd = -1;
+using tls::openssl_client;
 
-    tls_client(int sock, const char* sni, const char* alpn_wire, unsigned alpn_len) : fd(sock) {
-        ctx = SSL_CTX_new(TLS_client_method());
-        SSL_CTX_load_verify_locations(ctx, cert_files().ca.c_str(), nullptr);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-        if (alpn_wire != nullptr) {
-            SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn_wire),
-                                    alpn_len);
-        }
-        ssl = SSL_new(ctx);
-        SSL_set_fd(ssl, fd);
-        SSL_set_tlsext_host_name(ssl, sni);
-        SSL_set1_host(ssl, sni);
-    }
-    ~tls_client() {
-        SSL_free(ssl);
-        SSL_CTX_free(ctx);
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-    tls_client(const tls_client&) = delete;
-    tls_client& operator=(const tls_client&) = delete;
-
-    bool handshake() { return SSL_connect(ssl) == 1; }
-    bool write(std::string_view s) {
-        return SSL_write(ssl, s.data(), static_cast<int>(s.size())) == static_cast<int>(s.size());
-    }
-    std::string read_exactly(std::size_t n) {
-        std::string out(n, '\0');
-        std::size_t got = 0;
-        while (got < n) {
-            const int r = SSL_read(ssl, out.data() + got, static_cast<int>(n - got));
-            if (r <= 0) {
-                break;
-            }
-            got += static_cast<std::size_t>(r);
-        }
-        out.resize(got);
-        return out;
-    }
-    std::string alpn() const {
-        const unsigned char* p = nullptr;
-        unsigned len = 0;
-        SSL_get0_alpn_selected(ssl, &p, &len);
-        return std::string(reinterpret_cast<const char*>(p), len);
-    }
-};
-
-/// A TLS echo server handler (blocking OpenSSL on the accepted fd).
 void tls_echo(int fd, const std::string& chain, const std::string& key) {
-    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate_chain_file(ctx, chain.c_str());
-    SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM);
-    SSL* ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    if (SSL_accept(ssl) == 1) {
-        char buf[16384];
-        for (;;) {
-            const int r = SSL_read(ssl, buf, sizeof buf);
-            if (r <= 0) {
-                break;
-            }
-            if (SSL_write(ssl, buf, r) != r) {
-                break;
-            }
-        }
-        SSL_shutdown(ssl);
-    }
-    ERR_clear_error();
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-    ::shutdown(fd, SHUT_WR);
-    ::close(fd);
+    tls::openssl_echo(fd, chain, key);
 }
 
 TEST(ProxyTlsTest, TerminatesTlsWithAlpnAndForwardsPlainBytes) {
@@ -137,14 +62,15 @@ TEST(ProxyTlsTest, TerminatesTlsWithAlpnAndForwardsPlainBytes) {
                         f.chain, "--tls-key", f.key, "--alpn", "h2,http/1.1"}),
               "");
     {
-        tls_client c(connect_to(px.address()), "server.test", "\x08http/1.1\x02h2", 12);
+        openssl_client c(connect_to(px.address()), cert_files().ca, "server.test",
+                         std::string_view("\x08http/1.1\x02h2", 12));
         ASSERT_TRUE(c.handshake());
         EXPECT_EQ(c.alpn(), "h2");
         const std::string msg = pattern(100000, 5);
         ASSERT_TRUE(c.write(msg));
         EXPECT_TRUE(c.read_exactly(msg.size()) == msg);
-        SSL_shutdown(c.ssl);
-        ::shutdown(c.fd, SHUT_WR);
+        c.shutdown_tls();
+        ::shutdown(c.fd(), SHUT_WR);
         EXPECT_EQ(c.read_exactly(1), "");  // close_notify / FIN comes back
     }
     const auto logs = px.wait_logs(1);
@@ -163,7 +89,7 @@ TEST(ProxyTlsTest, CertificateAndKeyInOneFileAndProxyHeaderBeforeTls) {
     const int fd = connect_to(px.address());
     ASSERT_TRUE(send_all(fd, "PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n"));
     {
-        tls_client c(fd, "server.test", nullptr, 0);
+        openssl_client c(fd, cert_files().ca, "server.test");
         ASSERT_TRUE(c.handshake());
         ASSERT_TRUE(c.write("over tls"));
         EXPECT_EQ(c.read_exactly(8), "over tls");

@@ -39,7 +39,7 @@
 #include "xstack/config.h"
 #if XS_HAVE_OPENSSL
 #include "ssl/ssl.h"
-#include "tools/demo/demo_cert.h"
+#include "ssl/throwaway_pki.h"
 #endif
 
 namespace {
@@ -567,9 +567,9 @@ int main(int argc, char** argv) {
     std::string tmp_dir;
 #if XS_HAVE_OPENSSL
     if (st.tls) {
-        demo::demo_certs certs;
+        ssl::throwaway_pki certs;
         std::string err;
-        if (!demo::make_demo_certs(certs, err)) {
+        if (!ssl::make_throwaway_pki(certs, err)) {
             return fail("certificate generation: " + err);
         }
         char tmpl[] = "/tmp/xstack-proxy-demo.XXXXXX";

@@ -1,5 +1,5 @@
-// tools/demo/demo_cert.cc
-#include "tools/demo/demo_cert.h"
+// ssl/throwaway_pki.cc
+#include "ssl/throwaway_pki.h"
 
 #include <memory>
 
@@ -11,7 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-namespace xstack::demo {
+namespace xstack::ssl {
 
 namespace {
 
@@ -108,7 +108,7 @@ bool append_pem(std::string& out, X509* x, EVP_PKEY* key) {
 
 }  // namespace
 
-bool make_demo_certs(demo_certs& out, std::string& err) {
+bool make_throwaway_pki(throwaway_pki& out, std::string& err) {
     pkey_ptr ca_key(EVP_EC_gen("P-256"));
     pkey_ptr leaf_key(EVP_EC_gen("P-256"));
     if (!ca_key || !leaf_key) {
@@ -134,4 +134,4 @@ bool make_demo_certs(demo_certs& out, std::string& err) {
     return true;
 }
 
-}  // namespace xstack::demo
+}  // namespace xstack::ssl
