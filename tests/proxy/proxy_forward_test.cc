@@ -25,19 +25,6 @@ namespace {
 
 using namespace proxy_util;
 
-/// A connected client fd closed by the destructor.
-struct client_fd {
-    int fd = -1;
-    explicit client_fd(const xprt::sock_addr& a) : fd(connect_to(a)) {}
-    ~client_fd() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-    client_fd(const client_fd&) = delete;
-    client_fd& operator=(const client_fd&) = delete;
-};
-
 bool contains(const std::string& s, std::string_view what) {
     return s.find(what) != std::string::npos;
 }

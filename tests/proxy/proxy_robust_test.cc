@@ -46,19 +46,6 @@ using namespace proxy_util;
 
 // --- helpers ---------------------------------------------------------------------------------
 
-/// A connected client fd closed by the destructor.
-struct client_fd {
-    int fd = -1;
-    explicit client_fd(const xprt::sock_addr& a) : fd(connect_to(a)) {}
-    ~client_fd() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-    client_fd(const client_fd&) = delete;
-    client_fd& operator=(const client_fd&) = delete;
-};
-
 /// FNV-1a 64 over a byte stream, with its length.
 struct digest {
     std::uint64_t hash = 14695981039346656037ull;

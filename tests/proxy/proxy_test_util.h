@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "proxy/proxy.h"
 #include "xprt/sock_addr.h"
 
@@ -23,6 +25,19 @@ inline constexpr int wait_ms = 10000;
 
 /// A connected blocking TCP socket with send/receive timeouts of wait_ms; -1 on failure.
 int connect_to(const xprt::sock_addr& a);
+
+/// A connected client fd closed by the destructor.
+struct client_fd {
+    int fd = -1;
+    explicit client_fd(const xprt::sock_addr& a) : fd(connect_to(a)) {}
+    ~client_fd() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    client_fd(const client_fd&) = delete;
+    client_fd& operator=(const client_fd&) = delete;
+};
 /// Sends everything; false on error/timeout.
 bool send_all(int fd, std::string_view data);
 /// Receives exactly n bytes (less on EOF, error or timeout).
