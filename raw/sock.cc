@@ -158,10 +158,35 @@ bool tfo_client_supported() noexcept {
     return ok;
 }
 
-void accept_init(connection& c, int fd, const sock_addr& peer) noexcept {
+namespace {
+
+/// True when a listener bound to `a` may receive connections for several local addresses.
+bool is_wildcard(const sock_addr& a) noexcept {
+    switch (a.family()) {
+    case AF_INET:
+        return reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr == htonl(INADDR_ANY);
+    case AF_INET6: {
+        const auto& v6 = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
+        // :: and ::ffff:0.0.0.0 (a dual-stack listener) both accept any address.
+        return IN6_IS_ADDR_UNSPECIFIED(&v6) ||
+               (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 0 && v6.s6_addr[13] == 0 &&
+                v6.s6_addr[14] == 0 && v6.s6_addr[15] == 0);
+    }
+    case AF_UNIX:
+        return false;  // an accepted UNIX socket's own address is the listener's path
+    default:
+        return true;  // unknown: ask the kernel
+    }
+}
+
+}  // namespace
+
+void accept_init(connection& c, int fd, const sock_addr& peer, const sock_addr* bound) noexcept {
     c.handle.fd = fd;
     c.src = peer;
-    if (auto l = local_address(fd)) {
+    if (bound != nullptr && !is_wildcard(*bound)) {
+        c.dst = *bound;
+    } else if (auto l = local_address(fd)) {
         c.dst = *l;
     }
     if (is_inet(peer.family())) {
@@ -211,14 +236,24 @@ result<void> connect_socket(connection& c, const sock_addr& to,
         c.report_term(xprt::term_loc::fd, xprt::term_type::connect_err);
         return error_info{"connect() failed", e, c.err_code};
     }
-    if (auto l = local_address(fd)) {
-        c.src = *l;
+    if (opt.fetch_source) {
+        if (auto l = local_address(fd)) {
+            c.src = *l;
+        }
     }
     xprt::conn_ctrl_init(c);
     if (is_inet(fam) && opt.linger_risk) {
         c.loop().fds().set_linger_risk(fd, true);
     }
     return {};
+}
+
+void fill_local_address(connection& c) noexcept {
+    if (c.src.empty() && c.handle.fd >= 0) {
+        if (auto l = local_address(c.handle.fd)) {
+            c.src = *l;
+        }
+    }
 }
 
 // --- listener ------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ struct connect_options {
     bool data_pending = false;  ///< data will be sent right away (TFO puts them in the SYN)
     bool nodelay = true;        ///< TCP_NODELAY
     bool linger_risk = true;    ///< TCP: close with RST while unread input remains (until FIN)
+    /// Learn the local address (`src`) with getsockname right away. A caller that needs it only
+    /// for display can say false and save the syscall; `src` then stays empty (see
+    /// fill_local_address).
+    bool fetch_source = true;
     const xprt::sock_addr* source = nullptr;  ///< bind to this address first
 };
 
@@ -56,8 +60,14 @@ result<void> connect_socket(xprt::connection& c, const xprt::sock_addr& to,
                             const connect_options& opt = {}) noexcept;
 
 /// Sets up an accepted socket on `c`: fd, addresses, TCP_NODELAY, ctrl init (both directions
-/// ready: the first recv is speculative). The chain must be prepared first.
-void accept_init(xprt::connection& c, int fd, const xprt::sock_addr& peer) noexcept;
+/// ready: the first recv is speculative). The chain must be prepared first. `bound` is the
+/// listener's address: when it names one address (not a wildcard such as 0.0.0.0 or ::), it is
+/// the connection's `dst` and no getsockname is needed.
+void accept_init(xprt::connection& c, int fd, const xprt::sock_addr& peer,
+                 const xprt::sock_addr* bound = nullptr) noexcept;
+
+/// Fills `c.src` with getsockname if it is still empty (connect_options::fetch_source false).
+void fill_local_address(xprt::connection& c) noexcept;
 
 /// True if this kernel accepts TCP_FASTOPEN_CONNECT (checked once).
 [[nodiscard]] bool tfo_client_supported() noexcept;
