@@ -2,11 +2,13 @@
 // forwarding streams, stats sessions. Private to proxy/.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -59,6 +61,13 @@ struct worker {
     [[nodiscard]] std::string dump_conns() const;
     void remove(stream* s) noexcept;
     void close_all() noexcept;
+    /// One closed connection's log line. With the default logger (stderr) lines are batched:
+    /// written once per loop pass, or sooner when 4 KiB have gathered, instead of one write per
+    /// connection. A batch never exceeds PIPE_BUF, so a pipe never interleaves it with another
+    /// thread's. A logger set with server::set_log gets each line at once.
+    void log_line(std::string_view line) noexcept;
+    void flush_log() noexcept;
+    static void log_run(event::tasklet& t, void* ctx) noexcept;
 
     server::impl& srv;
     int index;
@@ -66,6 +75,9 @@ struct worker {
     raw::listener lst;
     std::vector<stream*> streams;
     worker_counters counters;
+    std::array<char, 4096> log_buf{};  // PIPE_BUF on Linux
+    std::size_t log_len = 0;
+    event::tasklet log_task;
     std::thread thread;
 
     int mbox_fd = -1;
@@ -100,7 +112,6 @@ struct server::impl {
     bool started = false;
     bool stats_unlink = false;
 
-    void emit_log(std::string_view line) const noexcept;
     [[nodiscard]] info_snapshot info() const;
     [[nodiscard]] std::string show_info() const;
 };
@@ -130,7 +141,7 @@ struct stream {
     void subscribe_all() noexcept;
     /// Logs, closes both connections, deletes the stream.
     void finish(const char* reason, xprt::conn_err code) noexcept;
-    [[nodiscard]] std::string show() const;
+    [[nodiscard]] std::string show();
 
     worker& w;
     xprt::connection fe;

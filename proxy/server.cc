@@ -28,15 +28,6 @@ std::uint64_t monotonic_ms() noexcept {
 
 const std::uint64_t process_start_ms = monotonic_ms();
 
-void stderr_log(void* /*ctx*/, std::string_view line) noexcept {
-    char buf[1024];
-    const std::size_t n = std::min(line.size(), sizeof buf - 1);
-    std::copy_n(line.data(), n, buf);
-    buf[n] = '\n';
-    const ssize_t r = ::write(STDERR_FILENO, buf, n + 1);  // one write: lines never interleave
-    (void)r;
-}
-
 /// The host part of "HOST:PORT" / "[V6]:PORT", without brackets.
 std::string host_of(std::string_view text) {
     std::string_view host;
@@ -55,7 +46,11 @@ std::string host_of(std::string_view text) {
 // --- worker -------------------------------------------------------------------------------
 
 worker::worker(server::impl& s, int idx)
-    : srv(s), index(idx), lst(loop, on_accept, this), mbox_task(loop, mbox_run, this, "mbox") {
+    : srv(s),
+      index(idx),
+      lst(loop, on_accept, this),
+      log_task(loop, log_run, this, "log"),
+      mbox_task(loop, mbox_run, this, "mbox") {
     mbox_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (mbox_fd >= 0 && loop.ok()) {
         loop.fd_insert(mbox_fd, mbox_iocb, this, false);
@@ -87,6 +82,42 @@ void worker::close_all() noexcept {
         stream* s = streams.back();
         s->finish("stopping", xprt::conn_err::none);
     }
+    flush_log();
+}
+
+void worker::log_line(std::string_view line) noexcept {
+    if (srv.log != nullptr) {
+        srv.log(srv.log_ctx, line);
+        return;
+    }
+    line = line.substr(0, log_buf.size() - 1);  // room for the newline
+    if (log_len + line.size() + 1 > log_buf.size()) {
+        flush_log();
+    }
+    std::copy(line.begin(), line.end(), log_buf.begin() + static_cast<std::ptrdiff_t>(log_len));
+    log_len += line.size();
+    log_buf[log_len++] = '\n';
+    log_task.wake();  // after the other work of this pass
+}
+
+void worker::log_run(event::tasklet& /*t*/, void* ctx) noexcept {
+    static_cast<worker*>(ctx)->flush_log();
+}
+
+void worker::flush_log() noexcept {
+    std::size_t off = 0;
+    while (off < log_len) {
+        const ssize_t r = ::write(STDERR_FILENO, log_buf.data() + off, log_len - off);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;  // stderr is gone or full (non-blocking): the lines are dropped
+        }
+        off += static_cast<std::size_t>(r);
+    }
+    log_len = 0;
+    log_task.cancel();
 }
 
 void worker::remove(stream* s) noexcept {
@@ -169,17 +200,13 @@ void worker::mbox_run(event::tasklet& /*t*/, void* ctx) noexcept {
 std::string worker::dump_conns() const {
     std::string out = "# thread " + std::to_string(index) + ": " + std::to_string(streams.size()) +
                       " connection(s)\n";
-    for (const stream* s : streams) {
+    for (stream* s : streams) {
         out += s->show();
     }
     return out;
 }
 
 // --- server -------------------------------------------------------------------------------
-
-void server::impl::emit_log(std::string_view line) const noexcept {
-    (log != nullptr ? log : stderr_log)(log_ctx, line);
-}
 
 info_snapshot server::impl::info() const {
     info_snapshot r;

@@ -84,7 +84,7 @@ bool stream::accept(int fd, const xprt::sock_addr& peer) noexcept {
         ::close(fd);
         return false;
     }
-    raw::accept_init(fe, fd, peer);
+    raw::accept_init(fe, fd, peer, &w.lst.address());
 #if XS_HAVE_OPENSSL
     if (s.tls_server) {
         ssl::conn_options co;
@@ -149,6 +149,7 @@ bool stream::start_backend() noexcept {
     raw::connect_options co;
     co.tfo = s.opts.tfo;
     co.data_pending = !req.empty();
+    co.fetch_source = false;  // only `show conn` prints it: fetched there (one syscall less)
     if (!raw::connect_socket(be, s.backend, co)) {
         if (be.err_code == conn_err::none) {
             be.set_errcode(conn_err::sock_err);
@@ -459,14 +460,13 @@ void stream::finish(const char* reason, conn_err code) noexcept {
         std::string(xprt::to_string(code)).c_str(), fe.term.to_string().c_str(),
         be.term.to_string().c_str());
     if (n > 0) {
-        w.srv.emit_log(
-            std::string_view(line, std::min(static_cast<std::size_t>(n), sizeof line - 1)));
+        w.log_line(std::string_view(line, std::min(static_cast<std::size_t>(n), sizeof line - 1)));
     }
     w.remove(this);
     delete this;
 }
 
-std::string stream::show() const {
+std::string stream::show() {
     std::string out;
     char head[256];
     (void)std::snprintf(head, sizeof head,
@@ -481,6 +481,7 @@ std::string stream::show() const {
         out += '\n';
     }
     out += "  be: ";
+    raw::fill_local_address(be);
     out += be.xprt ? xprt::conn_show(be) : std::string("not connected");
     if (!out.empty() && out.back() != '\n') {
         out += '\n';
