@@ -36,6 +36,7 @@ enum class opt_id : std::uint8_t {
     tls_sni,
     tls_no_verify,
     splice,
+    pipe_size,
     tfo,
     threads,
     handshake_timeout,
@@ -66,6 +67,7 @@ constexpr opt_def defs[] = {
     {"--tls-sni", opt_id::tls_sni, true, true},
     {"--tls-no-verify", opt_id::tls_no_verify, false, true},
     {"--splice", opt_id::splice, true, false},
+    {"--pipe-size", opt_id::pipe_size, true, false},
     {"--tfo", opt_id::tfo, false, false},
     {"--threads", opt_id::threads, true, false},
     {"--handshake-timeout", opt_id::handshake_timeout, true, false},
@@ -292,6 +294,13 @@ parse_outcome parse_args(const std::vector<std::string>& args, bool tls_availabl
                             "': expected auto, always or never");
             }
             break;
+        case opt_id::pipe_size:
+            if (!parse_u32(value, 1u << 30, n) || n < 4096) {
+                return fail("--pipe-size '" + std::string(value) +
+                            "': expected bytes, 4096..1073741824");
+            }
+            o.pipe_size = n;
+            break;
         case opt_id::tfo:
             o.tfo = true;
             break;
@@ -392,8 +401,10 @@ Backend (outgoing connections)
 
 Transport
   --splice auto|always|never
-                            kernel splice between plain TCP sides (default auto); this version
-                            always copies through user-space buffers (see docs/proxy.md)
+                            kernel splice between plain TCP sides (default auto: once a
+                            direction moves bulk data; see docs/proxy.md)
+  --pipe-size BYTES         size asked for the splicing pipes (default 1048576; the kernel
+                            keeps its own default, usually 65536, if it refuses)
   --tfo                     TCP Fast Open: on the listener, and on backend connects when client
                             data are already waiting
   --threads N               N event loops, each with its own SO_REUSEPORT listener (1..64,

@@ -32,6 +32,7 @@ struct options {
 
     // Transport
     splice_mode splice = splice_mode::auto_;
+    std::uint32_t pipe_size = 1u << 20;  ///< F_SETPIPE_SZ for splicing pipes (kernel may cap)
     bool tfo = false;
     int threads = 1;
     std::uint32_t handshake_timeout_ms = 5000;  ///< 0: none

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proxy/proxy_internal.h"
+#include "raw/pipe_pool.h"
 #include "raw/traffic.h"
 #include "registry/registry.h"
 
@@ -395,7 +396,10 @@ bool server::start(std::string& err) {
     }
     for (auto& w : im.workers) {
         worker* wp = w.get();
-        wp->thread = std::thread([wp] {
+        const std::size_t pipe_size = im.opts.pipe_size;
+        wp->thread = std::thread([wp, pipe_size] {
+            // Large pipes: fewer, larger splices (a 64 KiB pipe needs 16 times more).
+            raw::pipe_pool_configure(pipe_size, 64);
             wp->loop.run();
             wp->close_all();  // on the loop's own thread: buffers go back to its pool
         });

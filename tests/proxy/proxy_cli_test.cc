@@ -46,6 +46,7 @@ TEST(ProxyCliTest, ValidCommandLines) {
         {base({"--accept-proxy", "--send-proxy"})},
         {base({"--send-proxy-v2"})},
         {base({"--splice", "always"})},
+        {base({"--splice", "always", "--pipe-size", "262144"})},
         {base({"--splice=never", "--tfo", "--threads", "4"})},
         {base({"--handshake-timeout", "0", "--idle-timeout", "100"})},
         {base({"--stats-socket", "/tmp/x.sock"})},
@@ -64,6 +65,8 @@ TEST(ProxyCliTest, ValidCommandLines) {
     EXPECT_EQ(p.opts.send_proxy, 2);
     EXPECT_EQ(p.opts.splice, proxy::splice_mode::never);
     EXPECT_TRUE(p.opts.tfo);
+    EXPECT_EQ(p.opts.pipe_size, 1u << 20);
+    EXPECT_EQ(parse_args(base({"--pipe-size=65536"}), true).opts.pipe_size, 65536u);
 }
 
 TEST(ProxyCliTest, TlsCommandLines) {
@@ -104,6 +107,9 @@ TEST(ProxyCliTest, InvalidCommandLinesAreErrorsWithAMessage) {
         base({"--send-proxy", "--send-proxy-v2"}),
         base({"--splice", "sometimes"}),
         base({"--splice"}),
+        base({"--pipe-size", "4095"}),
+        base({"--pipe-size", "1g"}),
+        base({"--pipe-size", "2147483648"}),
         base({"--threads", "0"}),
         base({"--threads", "65"}),
         base({"--threads", "two"}),
@@ -138,11 +144,11 @@ TEST(ProxyCliTest, HelpWinsAndDocumentsEveryOption) {
     EXPECT_EQ(parse_args(base({"--help"}), true).what, kind::help);
     const std::string u = proxy::usage_text();
     for (const char* opt :
-         {"--listen",       "--connect",      "--accept-proxy", "--tls-cert",
-          "--tls-key",      "--alpn",         "--send-proxy",   "--send-proxy-v2",
-          "--tls",          "--tls-ca",       "--tls-sni",      "--tls-no-verify",
-          "--splice",       "--tfo",          "--threads",      "--handshake-timeout",
-          "--idle-timeout", "--stats-socket", "show info",      "show conn"}) {
+         {"--listen",  "--connect",           "--accept-proxy",  "--tls-cert",     "--tls-key",
+          "--alpn",    "--send-proxy",        "--send-proxy-v2", "--tls",          "--tls-ca",
+          "--tls-sni", "--tls-no-verify",     "--splice",        "--pipe-size",    "--tfo",
+          "--threads", "--handshake-timeout", "--idle-timeout",  "--stats-socket", "show info",
+          "show conn"}) {
         EXPECT_NE(u.find(opt), std::string::npos) << opt;
     }
 }
