@@ -31,13 +31,17 @@ struct free_area {
     free_area* next;
 };
 
-// Plain thread-local state (trivial type: no guard variable on access). Areas still cached
-// when a thread exits are released by the holder's destructor.
+// One free list per size. Plain thread-local state (trivial type: no guard variable on
+// access). Areas still cached when a thread exits are released by the holder's destructor.
+struct size_class {
+    free_area* head;
+    std::size_t area_size;
+    std::size_t max_cached;
+    buffer_pool_stats st;
+};
 struct pool_state {
-    free_area* head = nullptr;
-    std::size_t area_size = default_area_size;
-    std::size_t max_cached = 1024;
-    buffer_pool_stats st{};
+    size_class regular{nullptr, default_area_size, 1024, {}};
+    size_class large{nullptr, default_large_area_size, 16, {}};
 };
 thread_local pool_state pool;
 
@@ -46,69 +50,107 @@ struct pool_reaper {
 };
 thread_local pool_reaper reaper;
 
-}  // namespace
-
-void configure(std::size_t area_size, std::size_t max_cached) noexcept {
-    trim();
-    pool.area_size = area_size < sizeof(free_area) ? sizeof(free_area) : area_size;
-    pool.max_cached = max_cached;
+void set(size_class& c, std::size_t area_size, std::size_t max_cached) noexcept {
+    c.area_size = area_size < sizeof(free_area) ? sizeof(free_area) : area_size;
+    c.max_cached = max_cached;
 }
 
-std::size_t area_size() noexcept {
-    return pool.area_size;
-}
-
-std::byte* take() noexcept {
+std::byte* take_from(size_class& c) noexcept {
     (void)&reaper;  // make sure the reaper is constructed on this thread
-    ++pool.st.takes;
+    ++c.st.takes;
     std::byte* a = nullptr;
-    if (pool.head != nullptr) {
-        free_area* f = pool.head;
-        pool.head = f->next;
-        --pool.st.cached;
+    if (c.head != nullptr) {
+        free_area* f = c.head;
+        c.head = f->next;
+        --c.st.cached;
         f->~free_area();
         a = reinterpret_cast<std::byte*>(f);
     } else {
-        a = static_cast<std::byte*>(::operator new(pool.area_size, std::nothrow));
+        a = static_cast<std::byte*>(::operator new(c.area_size, std::nothrow));
         if (a == nullptr) {
             return nullptr;
         }
-        ++pool.st.allocated;
+        ++c.st.allocated;
     }
-    ++pool.st.in_use;
-    if (pool.st.in_use > pool.st.peak_in_use) {
-        pool.st.peak_in_use = pool.st.in_use;
+    ++c.st.in_use;
+    if (c.st.in_use > c.st.peak_in_use) {
+        c.st.peak_in_use = c.st.in_use;
     }
     return a;
 }
 
-void give(std::byte* area) noexcept {
+void give_to(size_class& c, std::byte* area) noexcept {
     if (area == nullptr) {
         return;
     }
-    ++pool.st.gives;
-    --pool.st.in_use;
-    if (pool.st.cached < pool.max_cached) {
-        pool.head = new (area) free_area{pool.head};
-        ++pool.st.cached;
+    ++c.st.gives;
+    --c.st.in_use;
+    if (c.st.cached < c.max_cached) {
+        c.head = new (area) free_area{c.head};
+        ++c.st.cached;
         return;
     }
     ::operator delete(area);
-    ++pool.st.freed;
+    ++c.st.freed;
+}
+
+void trim_class(size_class& c) noexcept {
+    while (c.head != nullptr) {
+        free_area* f = c.head;
+        c.head = f->next;
+        ::operator delete(static_cast<void*>(f));
+        ++c.st.freed;
+        --c.st.cached;
+    }
+}
+
+}  // namespace
+
+void configure(std::size_t area_size, std::size_t max_cached) noexcept {
+    trim_class(pool.regular);
+    set(pool.regular, area_size, max_cached);
+}
+
+std::size_t area_size() noexcept {
+    return pool.regular.area_size;
+}
+
+std::byte* take() noexcept {
+    return take_from(pool.regular);
+}
+
+void give(std::byte* area) noexcept {
+    give_to(pool.regular, area);
 }
 
 buffer_pool_stats stats() noexcept {
-    return pool.st;
+    return pool.regular.st;
+}
+
+void configure_large(std::size_t area_size, std::size_t max_cached) noexcept {
+    trim_class(pool.large);
+    set(pool.large, area_size, max_cached);
+}
+
+std::size_t large_area_size() noexcept {
+    return pool.large.area_size;
+}
+
+std::byte* take_large() noexcept {
+    return take_from(pool.large);
+}
+
+void give_large(std::byte* area) noexcept {
+    give_to(pool.large, area);
+}
+
+buffer_pool_stats large_stats() noexcept {
+    return pool.large.st;
 }
 
 void trim() noexcept {
-    while (pool.head != nullptr) {
-        free_area* f = pool.head;
-        pool.head = f->next;
-        ::operator delete(static_cast<void*>(f));
-        ++pool.st.freed;
-        --pool.st.cached;
-    }
+    trim_class(pool.regular);
+    trim_class(pool.large);
 }
 
 }  // namespace buffer_pool

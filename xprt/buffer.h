@@ -125,13 +125,16 @@ struct buffer_pool_stats {
     std::uint64_t gives = 0;
 };
 
-/// The per-thread pool of buffer areas (one size, default 16 KiB).
+/// The per-thread pool of buffer areas, in two sizes: the regular one (default 16 KiB) for
+/// everything, and a large one (default 256 KiB) for a direction known to carry bulk data,
+/// where each syscall then moves 16 times more (see pool_buffer::alloc).
 ///
 /// take() serves from the thread's free list (no heap allocation once warmed up); give()
 /// returns an area to it, up to `max_cached` areas, and to the heap beyond. Areas must be given
-/// back on the thread that took them.
+/// back on the thread that took them, to the list of their size.
 namespace buffer_pool {
 inline constexpr std::size_t default_area_size = 16384;
+inline constexpr std::size_t default_large_area_size = 262144;
 /// Area size used by this thread's pool (set before the first take()).
 void configure(std::size_t area_size, std::size_t max_cached) noexcept;
 [[nodiscard]] std::size_t area_size() noexcept;
@@ -139,7 +142,13 @@ void configure(std::size_t area_size, std::size_t max_cached) noexcept;
 [[nodiscard]] std::byte* take() noexcept;
 void give(std::byte* area) noexcept;
 [[nodiscard]] buffer_pool_stats stats() noexcept;
-/// Returns every cached area to the heap.
+/// The large areas: the same, with their own size (larger than area_size()) and free list.
+void configure_large(std::size_t area_size, std::size_t max_cached) noexcept;
+[[nodiscard]] std::size_t large_area_size() noexcept;
+[[nodiscard]] std::byte* take_large() noexcept;
+void give_large(std::byte* area) noexcept;
+[[nodiscard]] buffer_pool_stats large_stats() noexcept;
+/// Returns every cached area (both sizes) to the heap.
 void trim() noexcept;
 }  // namespace buffer_pool
 
@@ -161,22 +170,27 @@ public:
         return *this;
     }
 
-    /// Takes an area if none is held. False when the pool is out of memory.
-    bool alloc() noexcept {
+    /// Takes an area if none is held: a large one when `large` (a bulk transfer). False when the
+    /// pool is out of memory. A held area is kept whatever its size.
+    bool alloc(bool large = false) noexcept {
         if (allocated()) {
             return true;
         }
-        std::byte* a = buffer_pool::take();
+        std::byte* a = large ? buffer_pool::take_large() : buffer_pool::take();
         if (a == nullptr) {
             return false;
         }
-        rebind(a, buffer_pool::area_size());
+        rebind(a, large ? buffer_pool::large_area_size() : buffer_pool::area_size());
         return true;
     }
     /// Gives the area back (data, if any, are dropped).
     void release() noexcept {
         if (allocated()) {
-            buffer_pool::give(area());
+            if (size() == buffer_pool::area_size()) {
+                buffer_pool::give(area());
+            } else {
+                buffer_pool::give_large(area());
+            }
             rebind(nullptr, 0);
         }
     }

@@ -331,6 +331,40 @@ TEST_F(BufferPoolTest, TrimAndConfigureReturnCachedAreasToTheHeap) {
     EXPECT_EQ(buffer_pool::area_size(), 8192u);
 }
 
+TEST_F(BufferPoolTest, LargeAreasHaveTheirOwnSizeAndList) {
+    buffer_pool::configure_large(65536, 4);
+    const auto small_before = buffer_pool::stats();
+    const auto large_before = buffer_pool::large_stats();
+    {
+        pool_buffer big;
+        ASSERT_TRUE(big.alloc(true));
+        EXPECT_EQ(big.size(), 65536u);
+        EXPECT_EQ(buffer_pool::large_stats().in_use, large_before.in_use + 1);
+        EXPECT_TRUE(big.alloc(false)) << "a held area is kept whatever its size";
+        EXPECT_EQ(big.size(), 65536u);
+        pool_buffer small;
+        ASSERT_TRUE(small.alloc());
+        EXPECT_EQ(small.size(), 4096u);
+        EXPECT_EQ(big.put(bytes(std::string(70000, 'x'))), 65536u);
+    }  // both released, each to the list of its size
+    const auto small_after = buffer_pool::stats();
+    const auto large_after = buffer_pool::large_stats();
+    EXPECT_EQ(small_after.takes - small_before.takes, 1u);
+    EXPECT_EQ(small_after.gives - small_before.gives, 1u);
+    EXPECT_EQ(large_after.takes - large_before.takes, 1u);
+    EXPECT_EQ(large_after.gives - large_before.gives, 1u);
+    EXPECT_EQ(large_after.in_use, 0u);
+    EXPECT_EQ(large_after.cached, 1u);
+
+    pool_buffer again;
+    ASSERT_TRUE(again.alloc(true));
+    EXPECT_EQ(buffer_pool::large_stats().allocated, large_after.allocated) << "reused";
+    again.release();
+    buffer_pool::trim();
+    EXPECT_EQ(buffer_pool::large_stats().cached, 0u);
+    buffer_pool::configure_large(buffer_pool::default_large_area_size, 16);
+}
+
 TEST_F(BufferPoolTest, GiveNullIsIgnored) {
     const auto before = buffer_pool::stats();
     buffer_pool::give(nullptr);
