@@ -336,7 +336,7 @@ start_haproxy() {
         {
             cat <<EOF
 global
-    maxconn 256
+    maxconn ${IOP_HAPROXY_MAXCONN:-256}
 defaults
     timeout connect 5s
     timeout client 30s

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Compare.quick: bench/compare/run.sh with XS_CMP_QUICK=1 runs to the end and writes its JSON
+# (every measurement present, with a number for both proxies), its table and its chart.
+#   quick_test.sh PATH/TO/run.sh        (XS_PROXY, XS_PP, XS_LOADGEN from the build)
+set -euo pipefail
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+XS_CMP_QUICK=1 bash "$1" "$out" >"$out/run.log" 2>&1 || { tail -40 "$out/run.log" >&2; exit 1; }
+for f in compare.json compare.md compare.png; do
+    [[ -s "$out/$f" ]] || { echo "FAIL: $f missing or empty" >&2; exit 1; }
+done
+n=$(grep -c '"key": ' "$out/compare.json")
+bad=$(grep '"key": ' "$out/compare.json" | grep -Evc '"xstack": [0-9.]+, "haproxy": [0-9.]+,' || true)
+((n == 21)) || { echo "FAIL: $n measurements in compare.json, want 21" >&2; cat "$out/compare.json" >&2; exit 1; }
+((bad == 0)) || { echo "FAIL: $bad measurements without two numbers" >&2; cat "$out/compare.json" >&2; exit 1; }
+head -c 8 "$out/compare.png" | od -An -c | grep -q 'P   N   G' || { echo "FAIL: compare.png is not a PNG" >&2; exit 1; }
+echo "PASS: 21 measurements, table and chart written"
