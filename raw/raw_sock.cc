@@ -285,8 +285,10 @@ std::size_t raw_ops::rcv_buf(connection& c, xprt_ctx* /*ctx*/, buffer& buf, std:
             }
             if (n < want) {
                 // R6: the kernel queue is drained.
-                if (ft.state(fd).has(fd_bit::poll_hup)) {
-                    read0 = true;  // R7
+                if (ft.state(fd).any(fd_bit::poll_hup | fd_bit::poll_rdhup)) {
+                    // R7: the peer's FIN is known, so the queue ends with it. An edge-triggered
+                    // poller reports that FIN once: marking the fd not ready here would lose it.
+                    read0 = true;
                     break;
                 }
                 if (try_harder) {

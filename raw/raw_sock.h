@@ -8,7 +8,7 @@
 //   R4  poll-report shortcuts: HUP without IN => read0, ERR while connecting => failure, both
 //       without a syscall
 //   R5  one syscall covers the whole free space (recv, or recvmsg when it wraps); EINTR retried
-//   R6  short read => recv not ready            R7  short read + HUP known => read0 now
+//   R6  short read => recv not ready            R7  short read + HUP/RDHUP known => read0 now
 //   R8  short read on an fd with linger risk, RDHUP not known: one more recv to catch the FIN
 //   R9  READ_ONCE: one syscall (PEEK: bytes stay queued, readiness unchanged; ALL_QUEUED: a
 //       full read of what a short peek showed leaves recv not ready)

@@ -180,6 +180,20 @@ TEST_F(RawSockTest, R07ShortReadWithHupKnownIsRead0) {
     EXPECT_EQ(calls(call::recv), 1u);
 }
 
+// RDHUP (the peer shut its write side) is as good as HUP: with edge-triggered epoll the FIN's
+// RDHUP is reported once, so marking the fd not ready after the short read would lose the FIN
+// for good (a proxy then waited for its idle timeout).
+TEST_F(RawSockTest, R07ShortReadWithRdhupKnownIsRead0) {
+    ctrl_init();
+    peer_write("last words");
+    ::shutdown(peer_, SHUT_WR);
+    set_report(fd_bit::poll_in | fd_bit::poll_rdhup);
+    buffer b(area_);
+    EXPECT_EQ(recv_into(b, sizeof area_), 10u);
+    EXPECT_TRUE(c().flags.has(conn_flag::sock_rd_sh));
+    EXPECT_EQ(calls(call::recv), 1u);
+}
+
 TEST_F(RawSockTest, R08LingerRiskWithoutRdhupProbesForFin) {
     ctrl_init();
     ASSERT_FALSE(loop_.rdhup_known());
