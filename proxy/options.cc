@@ -20,6 +20,18 @@ std::string_view to_string(splice_mode m) noexcept {
     return "?";
 }
 
+std::string_view to_string(poller_mode m) noexcept {
+    switch (m) {
+    case poller_mode::epoll:
+        return "epoll";
+    case poller_mode::epoll_et:
+        return "epoll-et";
+    case poller_mode::poll:
+        return "poll";
+    }
+    return "?";
+}
+
 namespace {
 
 enum class opt_id : std::uint8_t {
@@ -38,6 +50,7 @@ enum class opt_id : std::uint8_t {
     splice,
     pipe_size,
     tfo,
+    poller,
     threads,
     handshake_timeout,
     idle_timeout,
@@ -69,6 +82,7 @@ constexpr opt_def defs[] = {
     {"--splice", opt_id::splice, true, false},
     {"--pipe-size", opt_id::pipe_size, true, false},
     {"--tfo", opt_id::tfo, false, false},
+    {"--poller", opt_id::poller, true, false},
     {"--threads", opt_id::threads, true, false},
     {"--handshake-timeout", opt_id::handshake_timeout, true, false},
     {"--idle-timeout", opt_id::idle_timeout, true, false},
@@ -304,6 +318,18 @@ parse_outcome parse_args(const std::vector<std::string>& args, bool tls_availabl
         case opt_id::tfo:
             o.tfo = true;
             break;
+        case opt_id::poller:
+            if (value == "epoll-et") {
+                o.poller = poller_mode::epoll_et;
+            } else if (value == "epoll") {
+                o.poller = poller_mode::epoll;
+            } else if (value == "poll") {
+                o.poller = poller_mode::poll;
+            } else {
+                return fail("--poller '" + std::string(value) +
+                            "': expected epoll-et, epoll or poll");
+            }
+            break;
         case opt_id::threads:
             if (!parse_u32(value, 64, n) || n == 0) {
                 return fail("--threads '" + std::string(value) + "': expected 1..64");
@@ -407,6 +433,9 @@ Transport
                             keeps its own default, usually 65536, if it refuses)
   --tfo                     TCP Fast Open: on the listener, and on backend connects when client
                             data are already waiting
+  --poller epoll-et|epoll|poll
+                            the event loops' poller (default epoll-et: edge-triggered, one
+                            epoll_ctl per connection; epoll: level-triggered)
   --threads N               N event loops, each with its own SO_REUSEPORT listener (1..64,
                             default 1)
   --handshake-timeout MS    limit for the frontend handshakes (PROXY header, TLS) and for the

@@ -10,6 +10,9 @@ namespace xstack::proxy {
 
 enum class splice_mode : std::uint8_t { auto_, always, never };
 [[nodiscard]] std::string_view to_string(splice_mode m) noexcept;
+/// The workers' poller (event::poller_kind): "epoll", "epoll-et" or "poll".
+enum class poller_mode : std::uint8_t { epoll, epoll_et, poll };
+[[nodiscard]] std::string_view to_string(poller_mode m) noexcept;
 
 /// Everything the command line can say. Defaults are the documented ones.
 struct options {
@@ -34,6 +37,7 @@ struct options {
     splice_mode splice = splice_mode::auto_;
     std::uint32_t pipe_size = 1u << 20;  ///< F_SETPIPE_SZ for splicing pipes (kernel may cap)
     bool tfo = false;
+    poller_mode poller = poller_mode::epoll_et;
     int threads = 1;
     std::uint32_t handshake_timeout_ms = 5000;  ///< 0: none
     std::uint32_t idle_timeout_ms = 60000;      ///< 0: none

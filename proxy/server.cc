@@ -29,6 +29,22 @@ std::uint64_t monotonic_ms() noexcept {
 
 const std::uint64_t process_start_ms = monotonic_ms();
 
+event::loop_options loop_options_for(const options& o) noexcept {
+    event::loop_options lo;
+    switch (o.poller) {
+    case poller_mode::epoll:
+        lo.poller = event::poller_kind::epoll;
+        break;
+    case poller_mode::epoll_et:
+        lo.poller = event::poller_kind::epoll_et;
+        break;
+    case poller_mode::poll:
+        lo.poller = event::poller_kind::poll;
+        break;
+    }
+    return lo;
+}
+
 /// The host part of "HOST:PORT" / "[V6]:PORT", without brackets.
 std::string host_of(std::string_view text) {
     std::string_view host;
@@ -49,6 +65,7 @@ std::string host_of(std::string_view text) {
 worker::worker(server::impl& s, int idx)
     : srv(s),
       index(idx),
+      loop(loop_options_for(s.opts)),
       lst(loop, on_accept, this),
       log_task(loop, log_run, this, "log"),
       mbox_task(loop, mbox_run, this, "mbox") {
@@ -253,6 +270,8 @@ std::string server::impl::show_info() const {
     kv("SplicedBytesOutRate", i.spliced_bytes_out_rate);
     out += "Splice: ";
     out += to_string(opts.splice);
+    out += "\nPoller: ";
+    out += to_string(opts.poller);
     out += "\n";
     const handshake::hs_stats hs = handshake::hs_stats_sum();
     kv("HsProxyV1", hs[handshake::hs_counter::proxy_v1]);

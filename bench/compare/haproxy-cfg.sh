@@ -16,6 +16,8 @@
 #   --splice never|always|auto    global nosplice | option splice-request + splice-response |
 #                                 option splice-auto
 #   --tfo                         bind ... tfo, server ... tfo
+#   --pipe-size N                 global tune.pipesize N
+#   --poller epoll-et|epoll|poll  HAProxy's own epoll | the same | global noepoll
 #   --threads N                   global nbthread N
 #   --handshake-timeout MS        timeout connect (0: left out). HAProxy 2.6 has no separate
 #                                 client handshake timeout: `timeout client` bounds it.
@@ -51,7 +53,7 @@ ms() {  # ms OPTION VALUE: a non-negative number of milliseconds
 }
 
 listen="" connect="" accept_proxy=0 cert="" key="" alpn="" send_proxy="" tls=0 ca="" sni=""
-no_verify=0 splice=auto tfo=0 threads=1 hs_ms=5000 idle_ms=60000 stats=""
+no_verify=0 splice=auto tfo=0 threads=1 hs_ms=5000 idle_ms=60000 stats="" pipe_size="" poller=""
 while [[ $# -gt 0 ]]; do
     opt=$1 val="" has_val=0
     if [[ "$opt" == --*=* ]]; then
@@ -59,7 +61,7 @@ while [[ $# -gt 0 ]]; do
     fi
     case "$opt" in
         --listen|--connect|--tls-cert|--tls-key|--alpn|--tls-ca|--tls-sni|--splice|--threads|\
-        --handshake-timeout|--idle-timeout|--stats-socket)
+        --handshake-timeout|--idle-timeout|--stats-socket|--pipe-size|--poller)
             if ((has_val == 0)); then
                 [[ $# -ge 2 ]] || die "$opt needs a value"
                 val=$2
@@ -85,6 +87,13 @@ while [[ $# -gt 0 ]]; do
             case "$val" in never|always|auto) splice=$val ;; *) die "--splice: '$val'" ;; esac
             ;;
         --tfo) tfo=1 ;;
+        --pipe-size)
+            [[ "$val" =~ ^[1-9][0-9]*$ ]] || die "--pipe-size: '$val'"
+            pipe_size=$val
+            ;;
+        --poller)
+            case "$val" in epoll-et|epoll|poll) poller=$val ;; *) die "--poller: '$val'" ;; esac
+            ;;
         --threads)
             [[ "$val" =~ ^[1-9][0-9]*$ ]] || die "--threads: '$val'"
             threads=$val
@@ -123,6 +132,8 @@ echo "global"
 [[ -n "${HAPROXY_MAXCONN:-}" ]] && echo "    maxconn $HAPROXY_MAXCONN"
 echo "    nbthread $threads"
 [[ "$splice" == never ]] && echo "    nosplice"
+[[ -n "$pipe_size" ]] && echo "    tune.pipesize $pipe_size"
+[[ "$poller" == poll ]] && echo "    noepoll"
 if [[ -n "$stats" ]]; then
     [[ "$stats" == @* ]] && stats="abns@${stats#@}"
     echo "    stats socket $stats mode 600 level user"

@@ -52,7 +52,8 @@ case_ok proxy_both '    bind 127\.0\.0\.1:8080 accept-proxy' '    server s1 127\
     -- --listen=127.0.0.1:8080 --connect=127.0.0.1:80 --accept-proxy --send-proxy-v2 \
        --splice=always --threads 2
 case_ok v1_auto '    server s1 127\.0\.0\.1:80 send-proxy' '    option splice-auto' \
-    -- --listen 127.0.0.1:8080 --connect 127.0.0.1:80 --send-proxy
+    '    tune\.pipesize 262144' '    noepoll' \
+    -- --listen 127.0.0.1:8080 --connect 127.0.0.1:80 --send-proxy --pipe-size 262144 --poller poll
 case_ok tls_front "    bind 127\\.0\\.0\\.1:8443 ssl crt $tmp/c\\.pem alpn h2,http/1\\.1" \
     -- --listen 127.0.0.1:8443 --connect 127.0.0.1:80 --tls-cert "$tmp/c.pem" \
        --tls-key "$tmp/c.pem.key" --alpn h2,http/1.1
@@ -67,6 +68,7 @@ case_ok addresses '    bind ipv6@::1:8080 tfo' "    server s1 unix@$tmp/b\\.sock
     -- --listen '[::1]:8080' --connect "unix:$tmp/b.sock" --tfo --stats-socket @xs-cfg-test
 case_refused unknown --listen 127.0.0.1:1 --connect 127.0.0.1:2 --bogus
 case_refused no_value --listen 127.0.0.1:1 --connect
+case_refused bad_poller --listen 127.0.0.1:1 --connect 127.0.0.1:2 --poller select
 case_refused bad_splice --listen 127.0.0.1:1 --connect 127.0.0.1:2 --splice sometimes
 case_refused key_elsewhere --listen 127.0.0.1:1 --connect 127.0.0.1:2 --tls-cert "$tmp/c.pem" \
     --tls-key "$tmp/other.key"

@@ -47,6 +47,8 @@ TEST(ProxyCliTest, ValidCommandLines) {
         {base({"--send-proxy-v2"})},
         {base({"--splice", "always"})},
         {base({"--splice", "always", "--pipe-size", "262144"})},
+        {base({"--poller", "epoll"})},
+        {base({"--poller=poll"})},
         {base({"--splice=never", "--tfo", "--threads", "4"})},
         {base({"--handshake-timeout", "0", "--idle-timeout", "100"})},
         {base({"--stats-socket", "/tmp/x.sock"})},
@@ -66,6 +68,8 @@ TEST(ProxyCliTest, ValidCommandLines) {
     EXPECT_EQ(p.opts.splice, proxy::splice_mode::never);
     EXPECT_TRUE(p.opts.tfo);
     EXPECT_EQ(p.opts.pipe_size, 1u << 20);
+    EXPECT_EQ(p.opts.poller, proxy::poller_mode::epoll_et);
+    EXPECT_EQ(parse_args(base({"--poller", "epoll"}), true).opts.poller, proxy::poller_mode::epoll);
     EXPECT_EQ(parse_args(base({"--pipe-size=65536"}), true).opts.pipe_size, 65536u);
 }
 
@@ -108,6 +112,8 @@ TEST(ProxyCliTest, InvalidCommandLinesAreErrorsWithAMessage) {
         base({"--splice", "sometimes"}),
         base({"--splice"}),
         base({"--pipe-size", "4095"}),
+        base({"--poller", "select"}),
+        base({"--poller"}),
         base({"--pipe-size", "1g"}),
         base({"--pipe-size", "2147483648"}),
         base({"--threads", "0"}),
@@ -143,12 +149,14 @@ TEST(ProxyCliTest, HelpWinsAndDocumentsEveryOption) {
     EXPECT_EQ(parse_args({"-h"}, true).what, kind::help);
     EXPECT_EQ(parse_args(base({"--help"}), true).what, kind::help);
     const std::string u = proxy::usage_text();
-    for (const char* opt :
-         {"--listen",  "--connect",           "--accept-proxy",  "--tls-cert",     "--tls-key",
-          "--alpn",    "--send-proxy",        "--send-proxy-v2", "--tls",          "--tls-ca",
-          "--tls-sni", "--tls-no-verify",     "--splice",        "--pipe-size",    "--tfo",
-          "--threads", "--handshake-timeout", "--idle-timeout",  "--stats-socket", "show info",
-          "show conn"}) {
+    for (const char* opt : {"--listen",       "--connect",       "--accept-proxy",
+                            "--tls-cert",     "--tls-key",       "--alpn",
+                            "--send-proxy",   "--send-proxy-v2", "--tls",
+                            "--tls-ca",       "--tls-sni",       "--tls-no-verify",
+                            "--splice",       "--pipe-size",     "--poller",
+                            "--tfo",          "--threads",       "--handshake-timeout",
+                            "--idle-timeout", "--stats-socket",  "show info",
+                            "show conn"}) {
         EXPECT_NE(u.find(opt), std::string::npos) << opt;
     }
 }

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <tuple>
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -76,6 +78,59 @@ TEST(ProxyForwardTest, BulkTransferOfFourMebibytesArrivesIntact) {
     ASSERT_EQ(logs.size(), 1u);
     EXPECT_TRUE(contains(logs[0], "bytes_in=4194304 bytes_out=4194304")) << logs[0];
 }
+
+// Every poller (--poller) with copying and splicing: small keep-alive exchanges, then a bulk
+// transfer (which switches to large buffers or stays spliced), then the client's half-close.
+class ProxyPollerTest : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+TEST_P(ProxyPollerTest, KeepAliveThenBulkThenHalfClose) {
+    const auto [poller, splice] = GetParam();
+    backend be(backend::echo);
+    running_proxy px;
+    ASSERT_EQ(px.start({"--listen", "127.0.0.1:0", "--connect", be.address_text(), "--poller",
+                        poller, "--splice", splice}),
+              "");
+    client_fd c(px.address());
+    ASSERT_GE(c.fd, 0);
+    std::size_t total = 0;
+    for (int i = 0; i < 200; ++i) {
+        const std::string req =
+            pattern(1 + static_cast<std::size_t>(i) * 37 % 3000, static_cast<unsigned>(i));
+        ASSERT_TRUE(send_all(c.fd, req));
+        ASSERT_EQ(recv_exactly(c.fd, req.size()), req) << "exchange " << i;
+        total += req.size();
+    }
+    const std::string data = pattern(3u << 20, 9);
+    bool sent = false;
+    std::thread writer([&] {
+        sent = send_all(c.fd, data);
+        ::shutdown(c.fd, SHUT_WR);
+    });
+    bool eof = false;
+    const std::string got = recv_until_eof(c.fd, &eof);
+    writer.join();
+    EXPECT_TRUE(sent);
+    EXPECT_TRUE(eof);
+    ASSERT_EQ(got.size(), data.size());
+    EXPECT_TRUE(got == data);
+    total += data.size();
+    const auto logs = px.wait_logs(1);
+    ASSERT_EQ(logs.size(), 1u);
+    const std::string bytes =
+        "bytes_in=" + std::to_string(total) + " bytes_out=" + std::to_string(total);
+    EXPECT_TRUE(contains(logs[0], bytes)) << logs[0];
+    EXPECT_TRUE(contains(logs[0], "term=client_fin code=NONE")) << logs[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(Pollers, ProxyPollerTest,
+                         ::testing::Combine(::testing::Values("epoll-et", "epoll", "poll"),
+                                            ::testing::Values("never", "always")),
+                         [](const auto& i) {
+                             std::string n =
+                                 std::string(std::get<0>(i.param)) + "_" + std::get<1>(i.param);
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
 
 TEST(ProxyForwardTest, ClientHalfCloseStillReceivesTheWholeResponse) {
     const std::string response = pattern(1u << 20, 3);
