@@ -11,7 +11,7 @@ for f in compare.json compare.md compare.png; do
 done
 n=$(grep -c '"key": ' "$out/compare.json")
 bad=$(grep '"key": ' "$out/compare.json" | grep -Evc '"xstack": [0-9.]+, "haproxy": [0-9.]+,' || true)
-((n == 21)) || { echo "FAIL: $n measurements in compare.json, want 21" >&2; cat "$out/compare.json" >&2; exit 1; }
+((n == 22)) || { echo "FAIL: $n measurements in compare.json, want 22" >&2; cat "$out/compare.json" >&2; exit 1; }
 ((bad == 0)) || { echo "FAIL: $bad measurements without two numbers" >&2; cat "$out/compare.json" >&2; exit 1; }
 head -c 8 "$out/compare.png" | od -An -c | grep -q 'P   N   G' || { echo "FAIL: compare.png is not a PNG" >&2; exit 1; }
-echo "PASS: 21 measurements, table and chart written"
+echo "PASS: 22 measurements, table and chart written"
