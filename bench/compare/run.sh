@@ -403,7 +403,7 @@ for rec in "${RESULTS[@]}"; do
 done
 
 gnuplot <<EOF
-set terminal pngcairo size 1100,520 font ",10"
+set terminal pngcairo size 1200,560 font ",10"
 set output "$out/compare.png"
 set title "xstack-proxy / HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'), same run ($(date -u +%Y-%m-%d), $(nproc) cores): bars = ratio, diamonds = target"
 set style data histograms
@@ -414,7 +414,8 @@ set grid ytics
 set xtics rotate by -30 left
 set ylabel "xstack / HAProxy (rates: higher is better; costs: lower is better)"
 set key off
-set bmargin 9
+set bmargin 10
+set rmargin 14
 plot "$dat" using 2:xtic(1) lc rgb "#4a7ab0", \
      "" using 0:3 with points pt 13 ps 1.6 lc rgb "#c03030", \
      1 with lines dt 2 lc rgb "#444444"
