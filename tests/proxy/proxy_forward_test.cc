@@ -27,6 +27,27 @@ namespace {
 
 using namespace proxy_util;
 
+/// Sends `data` from another thread and then shuts the write side, while this thread reads the
+/// echo until EOF: all of it must come back, intact, followed by the EOF.
+::testing::AssertionResult bulk_echo(int fd, const std::string& data) {
+    bool sent = false;
+    std::thread writer([&] {
+        sent = send_all(fd, data);
+        ::shutdown(fd, SHUT_WR);
+    });
+    bool eof = false;
+    const std::string got = recv_until_eof(fd, &eof);
+    writer.join();
+    if (!sent || !eof) {
+        return ::testing::AssertionFailure() << "sent " << sent << ", eof " << eof;
+    }
+    if (got != data) {
+        return ::testing::AssertionFailure()
+               << got.size() << " bytes back of " << data.size() << " (or different)";
+    }
+    return ::testing::AssertionSuccess();
+}
+
 bool contains(const std::string& s, std::string_view what) {
     return s.find(what) != std::string::npos;
 }
@@ -61,19 +82,7 @@ TEST(ProxyForwardTest, BulkTransferOfFourMebibytesArrivesIntact) {
     ASSERT_EQ(px.start({"--listen", "127.0.0.1:0", "--connect", be.address_text()}), "");
     client_fd c(px.address());
     ASSERT_GE(c.fd, 0);
-    const std::string data = pattern(4u << 20, 7);
-    bool sent = false;
-    std::thread writer([&] {
-        sent = send_all(c.fd, data);
-        ::shutdown(c.fd, SHUT_WR);
-    });
-    bool eof = false;
-    const std::string got = recv_until_eof(c.fd, &eof);
-    writer.join();
-    EXPECT_TRUE(sent);
-    EXPECT_TRUE(eof);
-    ASSERT_EQ(got.size(), data.size());
-    EXPECT_TRUE(got == data);
+    EXPECT_TRUE(bulk_echo(c.fd, pattern(4u << 20, 7)));
     const auto logs = px.wait_logs(1);
     ASSERT_EQ(logs.size(), 1u);
     EXPECT_TRUE(contains(logs[0], "bytes_in=4194304 bytes_out=4194304")) << logs[0];
@@ -101,18 +110,7 @@ TEST_P(ProxyPollerTest, KeepAliveThenBulkThenHalfClose) {
         total += req.size();
     }
     const std::string data = pattern(3u << 20, 9);
-    bool sent = false;
-    std::thread writer([&] {
-        sent = send_all(c.fd, data);
-        ::shutdown(c.fd, SHUT_WR);
-    });
-    bool eof = false;
-    const std::string got = recv_until_eof(c.fd, &eof);
-    writer.join();
-    EXPECT_TRUE(sent);
-    EXPECT_TRUE(eof);
-    ASSERT_EQ(got.size(), data.size());
-    EXPECT_TRUE(got == data);
+    EXPECT_TRUE(bulk_echo(c.fd, data));
     total += data.size();
     const auto logs = px.wait_logs(1);
     ASSERT_EQ(logs.size(), 1u);
