@@ -280,7 +280,7 @@ result<void> listener::open(const sock_addr& addr, const listen_options& opt) no
     // Listeners stay level-triggered: a backlog left non-empty must keep reporting.
     try {
         loop_.fd_insert(fd_, iocb, this, false);  // may grow the fd table
-    } catch (const std::bad_alloc&) {
+    } catch (...) {  // std::bad_alloc (or a length_error) from growing the table
         ::close(fd_);
         fd_ = -1;
         return error_info{"out of memory registering the listener", ENOMEM};

@@ -184,6 +184,7 @@ struct child {
         std::vector<std::string> all = {XS_PROXY_BIN};
         all.insert(all.end(), args.begin(), args.end());
         std::vector<char*> argv;
+        argv.reserve(all.size() + 1);
         for (auto& a : all) {
             argv.push_back(a.data());
         }

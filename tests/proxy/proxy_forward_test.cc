@@ -483,6 +483,7 @@ TEST(ProxyStatsTest, TwoThreadsServeManyClientsAndStatsSumThem) {
               "");
     constexpr int clients = 20;
     std::vector<std::thread> ts;
+    ts.reserve(clients);
     std::atomic<int> ok{0};
     for (int i = 0; i < clients; ++i) {
         ts.emplace_back([&, i] {
