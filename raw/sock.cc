@@ -195,10 +195,19 @@ void accept_init(connection& c, int fd, const sock_addr& peer, const sock_addr* 
     xprt::conn_ctrl_init(c);
 }
 
+void fill_local_address(connection& c) noexcept {
+    if (c.src.empty() && c.handle.fd >= 0) {
+        if (auto l = local_address(c.handle.fd)) {
+            c.src = *l;
+        }
+    }
+}
+
 result<void> connect_socket(connection& c, const sock_addr& to,
                             const connect_options& opt) noexcept {
     const int fam = to.family();
     c.dst = to;
+    c.src = {};  // a new socket: its source is learnt below (or by fill_local_address)
     const int fd = sys::socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         const int e = errno;
@@ -237,23 +246,13 @@ result<void> connect_socket(connection& c, const sock_addr& to,
         return error_info{"connect() failed", e, c.err_code};
     }
     if (opt.fetch_source) {
-        if (auto l = local_address(fd)) {
-            c.src = *l;
-        }
+        fill_local_address(c);
     }
     xprt::conn_ctrl_init(c);
     if (is_inet(fam) && opt.linger_risk) {
         c.loop().fds().set_linger_risk(fd, true);
     }
     return {};
-}
-
-void fill_local_address(connection& c) noexcept {
-    if (c.src.empty() && c.handle.fd >= 0) {
-        if (auto l = local_address(c.handle.fd)) {
-            c.src = *l;
-        }
-    }
 }
 
 // --- listener ------------------------------------------------------------------------------

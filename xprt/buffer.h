@@ -160,11 +160,14 @@ public:
     ~pool_buffer() { release(); }
     pool_buffer(const pool_buffer&) = delete;
     pool_buffer& operator=(const pool_buffer&) = delete;
-    pool_buffer(pool_buffer&& o) noexcept : buffer(o) { static_cast<buffer&>(o) = buffer(); }
+    pool_buffer(pool_buffer&& o) noexcept : buffer(o), large_(o.large_) {
+        static_cast<buffer&>(o) = buffer();
+    }
     pool_buffer& operator=(pool_buffer&& o) noexcept {
         if (this != &o) {
             release();
             static_cast<buffer&>(*this) = o;
+            large_ = o.large_;
             static_cast<buffer&>(o) = buffer();
         }
         return *this;
@@ -181,15 +184,16 @@ public:
             return false;
         }
         rebind(a, large ? buffer_pool::large_area_size() : buffer_pool::area_size());
+        large_ = large;
         return true;
     }
-    /// Gives the area back (data, if any, are dropped).
+    /// Gives the area back, to the list it came from (data, if any, are dropped).
     void release() noexcept {
         if (allocated()) {
-            if (size() == buffer_pool::area_size()) {
-                buffer_pool::give(area());
-            } else {
+            if (large_) {
                 buffer_pool::give_large(area());
+            } else {
+                buffer_pool::give(area());
             }
             rebind(nullptr, 0);
         }
@@ -201,6 +205,9 @@ public:
         }
         return !allocated();
     }
+
+private:
+    bool large_ = false;  ///< the held area is from the large list
 };
 
 }  // namespace xstack::xprt
