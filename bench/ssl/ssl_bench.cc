@@ -20,7 +20,9 @@
 
 #include <array>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
+#include <string>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -143,56 +145,76 @@ struct reader {
     std::size_t target = 0;
 };
 
-void BM_Ssl_Bulk16k(benchmark::State& state) {
-    auto srv = server_ctx(0);
-    auto cli = client_ctx();
-    event::loop_options lo;
-    lo.poller = state.range(0) != 0 ? event::poller_kind::epoll_et : event::poller_kind::epoll;
-    event::loop loop(lo);
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-        state.SkipWithError("socketpair");
-        return;
+/// SSL>RAW over a socketpair, both ends on one event loop; transfer() moves bytes from the
+/// client (writer) to the server (reader) by running the loop.
+class layer_bulk {
+public:
+    explicit layer_bulk(bool edge_triggered)
+        : srv_(server_ctx(0)), cli_(client_ctx()), loop_(options(edge_triggered)) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+            return;
+        }
+        r_ = std::make_unique<reader>(loop_);
+        w_ = std::make_unique<writer>(loop_);
+        prepare(r_->conn, sv[0]);
+        prepare(w_->conn, sv[1]);
+        if (!ssl::attach(r_->conn, srv_) || !ssl::attach(w_->conn, cli_, {.sni = "server.test"}) ||
+            !xprt::conn_xprt_start(r_->conn) || !xprt::conn_xprt_start(w_->conn)) {
+            return;
+        }
+        r_->task.wake();
+        for (int i = 0; i < 1000 && (w_->conn.tls() == nullptr || r_->conn.tls() == nullptr);
+             ++i) {
+            loop_.run_once(100);
+        }
+        ok_ = w_->conn.tls() != nullptr && r_->conn.tls() != nullptr;
     }
-    auto r = std::make_unique<reader>(loop);
-    auto w = std::make_unique<writer>(loop);
-    prepare(r->conn, sv[0]);
-    prepare(w->conn, sv[1]);
-    if (!ssl::attach(r->conn, srv) || !ssl::attach(w->conn, cli, {.sni = "server.test"}) ||
-        !xprt::conn_xprt_start(r->conn) || !xprt::conn_xprt_start(w->conn)) {
-        state.SkipWithError("setup");
-        return;
-    }
-    r->task.wake();
-    while (w->conn.tls() == nullptr || r->conn.tls() == nullptr) {
-        loop.run_once(100);
-    }
-    for (auto _ : state) {
-        r->target += per_iteration;
-        w->left += per_iteration;
-        w->task.wake();
-        while (r->got < r->target) {
-            loop.run();
-            if (r->conn.flags.has(xprt::conn_flag::error) ||
-                w->conn.flags.has(xprt::conn_flag::error)) {
-                state.SkipWithError("connection failed");
-                return;
-            }
+    layer_bulk(const layer_bulk&) = delete;
+    layer_bulk& operator=(const layer_bulk&) = delete;
+    ~layer_bulk() {
+        if (r_ && !r_->we.events.empty()) {
+            r_->conn.unsubscribe(r_->we.events, r_->we);
+        }
+        if (w_ && !w_->we.events.empty()) {
+            w_->conn.unsubscribe(w_->we.events, w_->we);
         }
     }
-    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(per_iteration));
-    state.SetLabel(r->conn.tls()->cipher);
-    if (!r->we.events.empty()) {
-        r->conn.unsubscribe(r->we.events, r->we);
-    }
-    if (!w->we.events.empty()) {
-        w->conn.unsubscribe(w->we.events, w->we);
-    }
-}
-BENCHMARK(BM_Ssl_Bulk16k)->Arg(0)->Arg(1)->ArgName("et")->Unit(benchmark::kMillisecond);
 
-// --- bulk with OpenSSL directly
-// -------------------------------------------------------------------
+    [[nodiscard]] bool ok() const { return ok_; }
+    [[nodiscard]] std::string cipher() const { return r_->conn.tls()->cipher; }
+
+    /// Moves `bytes` through the two layers. False if a connection failed.
+    [[gnu::noinline]] bool transfer(std::size_t bytes) {
+        r_->target += bytes;
+        w_->left += bytes;
+        w_->task.wake();
+        while (r_->got < r_->target) {
+            loop_.run();
+            if (r_->conn.flags.has(xprt::conn_flag::error) ||
+                w_->conn.flags.has(xprt::conn_flag::error)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+private:
+    static event::loop_options options(bool edge_triggered) {
+        event::loop_options lo;
+        lo.poller = edge_triggered ? event::poller_kind::epoll_et : event::poller_kind::epoll;
+        return lo;
+    }
+
+    ssl::context srv_;
+    ssl::context cli_;
+    event::loop loop_;
+    std::unique_ptr<reader> r_;
+    std::unique_ptr<writer> w_;
+    bool ok_ = false;
+};
+
+// --- bulk with OpenSSL directly ------------------------------------------------------------------
 
 SSL_CTX* plain_ctx(bool server, int rsa) {
     SSL_CTX* c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -243,57 +265,155 @@ bool plain_handshake(SSL* s, SSL* c) {
     return rs == 1 && rc == 1;
 }
 
-void BM_OpenSsl_Bulk16k(benchmark::State& state) {
-    SSL_CTX* sc = plain_ctx(true, 0);
-    SSL_CTX* cc = plain_ctx(false, 0);
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-        state.SkipWithError("socketpair");
-        return;
+/// SSL_write/SSL_read on the two socketpair fds, alternating without a poller: the writer
+/// writes until WANT_WRITE, the reader reads until WANT_READ.
+class direct_bulk {
+public:
+    direct_bulk() : sc_(plain_ctx(true, 0)), cc_(plain_ctx(false, 0)) {
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv_) != 0) {
+            return;
+        }
+        s_ = SSL_new(sc_);
+        c_ = SSL_new(cc_);
+        SSL_set_fd(s_, sv_[0]);
+        SSL_set_fd(c_, sv_[1]);
+        SSL_set_accept_state(s_);
+        SSL_set_connect_state(c_);
+        SSL_set1_host(c_, "server.test");
+        ok_ = plain_handshake(s_, c_);
     }
-    SSL* s = SSL_new(sc);
-    SSL* c = SSL_new(cc);
-    SSL_set_fd(s, sv[0]);
-    SSL_set_fd(c, sv[1]);
-    SSL_set_accept_state(s);
-    SSL_set_connect_state(c);
-    SSL_set1_host(c, "server.test");
-    if (!plain_handshake(s, c)) {
-        state.SkipWithError("handshake");
-        return;
+    direct_bulk(const direct_bulk&) = delete;
+    direct_bulk& operator=(const direct_bulk&) = delete;
+    ~direct_bulk() {
+        SSL_free(s_);
+        SSL_free(c_);
+        SSL_CTX_free(sc_);
+        SSL_CTX_free(cc_);
+        if (sv_[0] >= 0) {
+            ::close(sv_[0]);
+            ::close(sv_[1]);
+        }
     }
-    std::array<unsigned char, chunk> out{};
-    std::array<unsigned char, chunk> in{};
-    std::size_t off = 0;
-    for (auto _ : state) {
-        std::size_t left = per_iteration;
+
+    [[nodiscard]] bool ok() const { return ok_; }
+    [[nodiscard]] std::string cipher() const {
+        return SSL_CIPHER_get_name(SSL_get_current_cipher(s_));
+    }
+
+    [[gnu::noinline]] bool transfer(std::size_t bytes) {
+        std::size_t left = bytes;
         std::size_t got = 0;
-        while (got < per_iteration) {
+        while (got < bytes) {
             while (left > 0) {
                 std::size_t n = 0;
-                const std::size_t len = std::min(chunk - off, left);
-                if (SSL_write_ex(c, out.data() + off, len, &n) != 1) {
+                const std::size_t len = std::min(chunk - off_, left);
+                if (SSL_write_ex(c_, out_.data() + off_, len, &n) != 1) {
                     break;  // WANT_WRITE: the socket buffer is full
                 }
-                off = (off + n) % chunk;
+                off_ = (off_ + n) % chunk;
                 left -= n;
             }
             std::size_t n = 0;
-            while (SSL_read_ex(s, in.data(), in.size(), &n) == 1) {
+            int rc = 0;
+            while ((rc = SSL_read_ex(s_, in_.data(), in_.size(), &n)) == 1) {
                 got += n;
             }
+            if (SSL_get_error(s_, rc) != SSL_ERROR_WANT_READ) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+private:
+    SSL_CTX* sc_;
+    SSL_CTX* cc_;
+    int sv_[2] = {-1, -1};
+    SSL* s_ = nullptr;
+    SSL* c_ = nullptr;
+    bool ok_ = false;
+    std::array<unsigned char, chunk> out_{};
+    std::array<unsigned char, chunk> in_{};
+    std::size_t off_ = 0;
+};
+
+void BM_Ssl_Bulk16k(benchmark::State& state) {
+    layer_bulk b(state.range(0) != 0);
+    if (!b.ok()) {
+        state.SkipWithError("setup");
+        return;
+    }
+    for (auto _ : state) {
+        if (!b.transfer(per_iteration)) {
+            state.SkipWithError("connection failed");
+            return;
         }
     }
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(per_iteration));
-    state.SetLabel(SSL_CIPHER_get_name(SSL_get_current_cipher(s)));
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sc);
-    SSL_CTX_free(cc);
-    ::close(sv[0]);
-    ::close(sv[1]);
+    state.SetLabel(b.cipher());
+}
+BENCHMARK(BM_Ssl_Bulk16k)->Arg(0)->Arg(1)->ArgName("et")->Unit(benchmark::kMillisecond);
+
+void BM_OpenSsl_Bulk16k(benchmark::State& state) {
+    direct_bulk b;
+    if (!b.ok()) {
+        state.SkipWithError("handshake");
+        return;
+    }
+    for (auto _ : state) {
+        if (!b.transfer(per_iteration)) {
+            state.SkipWithError("connection failed");
+            return;
+        }
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(per_iteration));
+    state.SetLabel(b.cipher());
 }
 BENCHMARK(BM_OpenSsl_Bulk16k)->Unit(benchmark::kMillisecond);
+
+double thread_cpu_seconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// Both of the above in one benchmark, 1 MiB each per iteration, alternating which goes first:
+/// the two see the same machine within a millisecond of each other, so the ratio holds still
+/// on a shared machine where two separate benchmarks drift apart by more than the gap.
+/// Counters: layer and direct MB/s (CPU time of this thread) and ratio = layer / direct.
+void BM_Ssl_Bulk16k_Paired(benchmark::State& state) {
+    layer_bulk lay(state.range(0) != 0);
+    direct_bulk dir;
+    if (!lay.ok() || !dir.ok()) {
+        state.SkipWithError("setup");
+        return;
+    }
+    double t_layer = 0;
+    double t_direct = 0;
+    bool layer_first = true;
+    for (auto _ : state) {
+        double t0 = thread_cpu_seconds();
+        bool ok = layer_first ? lay.transfer(per_iteration) : dir.transfer(per_iteration);
+        const double t1 = thread_cpu_seconds();
+        ok = (layer_first ? dir.transfer(per_iteration) : lay.transfer(per_iteration)) && ok;
+        const double t2 = thread_cpu_seconds();
+        if (!ok) {
+            state.SkipWithError("connection failed");
+            return;
+        }
+        t_layer += layer_first ? t1 - t0 : t2 - t1;
+        t_direct += layer_first ? t2 - t1 : t1 - t0;
+        layer_first = !layer_first;
+    }
+    const double mb = static_cast<double>(state.iterations()) *
+                      static_cast<double>(per_iteration) / 1e6;
+    state.counters["layer_MBps"] = mb / t_layer;
+    state.counters["direct_MBps"] = mb / t_direct;
+    state.counters["ratio"] = t_direct / t_layer;
+    state.SetBytesProcessed(state.iterations() * 2 * static_cast<std::int64_t>(per_iteration));
+    state.SetLabel(lay.cipher());
+}
+BENCHMARK(BM_Ssl_Bulk16k_Paired)->Arg(0)->Arg(1)->ArgName("et")->Unit(benchmark::kMillisecond);
 
 // --- handshakes ----------------------------------------------------------------------------------
 
