@@ -432,6 +432,17 @@ sub_events lower_needs(const ssl_conn& s, sub_events upper) noexcept {
     return need;
 }
 
+/// Empties this thread's error queue before an SSL_* call whose SSL_get_error must be reliable
+/// (a stale entry left by unrelated code would read as a fatal error). SSL_get_error decides
+/// on ERR_peek_error() != 0, so peeking first is the same guarantee; it only reads the queue's
+/// ends, where ERR_clear_error walks and frees all 16 slots even when the queue is empty: about
+/// 1% of the user-space instructions of a TLS bulk transfer, under 0.1% with the peek.
+void clear_stale_errors() noexcept {
+    if (ERR_peek_error() != 0) {
+        ERR_clear_error();
+    }
+}
+
 // --- handshake -----------------------------------------------------------------------------------
 
 void end_handshake_common(ssl_conn& s) noexcept {
@@ -484,7 +495,7 @@ bool handshake_step(ssl_conn& s) noexcept {
         handshake_failed(s, SSL_ERROR_SYSCALL);
         return true;
     }
-    ERR_clear_error();
+    clear_stale_errors();
     const int r = SSL_do_handshake(s.ssl);
     if (r == 1) {
         handshake_succeeded(s);
@@ -634,8 +645,8 @@ public:
         const bool peek = flags.has(xprt::rcv_flag::peek);
         std::size_t done = 0;
         // Once per call, not per SSL_read: every failure path below drains the queue and a
-        // successful call leaves nothing in it (this is 1% of a bulk transfer's CPU otherwise).
-        ERR_clear_error();
+        // successful call leaves nothing in it.
+        clear_stale_errors();
         while (done < count) {
             const auto hunk = buf.room_hunks(count - done)[0];
             std::size_t n = 0;
@@ -693,7 +704,7 @@ public:
         s.tx_need = {};
         count = std::min(count, buf.data());
         std::size_t done = 0;
-        ERR_clear_error();  // once per call, as in rcv_buf
+        clear_stale_errors();  // once per call, as in rcv_buf
         for (const auto& h : buf.data_hunks(count)) {
             std::size_t off = 0;
             while (off < h.size()) {

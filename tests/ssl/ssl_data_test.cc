@@ -1,6 +1,7 @@
 // tests/ssl/ssl_data_test.cc - the TLS data path: bulk transfers, close_notify against a bare
 // FIN, half-close, every WANT_READ/WANT_WRITE interleaving through a fake lower layer, stacking
 // over a pass-through layer and chain surgery, renegotiation refused.
+#include <cerrno>
 #include <string>
 
 #include <sys/socket.h>
@@ -61,6 +62,23 @@ TEST_F(SslDataTest, BulkEchoBothWays) {
     EXPECT_FALSE(p_.client.failed()) << xprt::conn_show(p_.client.conn);
     EXPECT_FALSE(p_.server.failed()) << xprt::conn_show(p_.server.conn);
     EXPECT_TRUE(p_.client.received == data);
+}
+
+TEST_F(SslDataTest, StaleErrorLeftByOtherCodeIsNotFatal) {
+    // Code sharing the thread may leave an entry in OpenSSL's error queue; SSL_get_error would
+    // read it as a fatal error unless the layer empties the queue before each data call.
+    p_.server.echo = true;
+    p_.client.send("one");
+    ASSERT_TRUE(start());
+    ASSERT_TRUE(run_until(loop_, [&] { return p_.client.received == "one"; }, 5000));
+    ERR_raise(ERR_LIB_SYS, ENOENT);  // not ours, and not the connections'
+    ASSERT_NE(ERR_peek_error(), 0u);
+    p_.client.send("two");
+    ASSERT_TRUE(run_until(
+        loop_, [&] { return p_.client.received == "onetwo" || p_.client.failed(); }, 5000));
+    EXPECT_FALSE(p_.client.failed()) << xprt::conn_show(p_.client.conn);
+    EXPECT_FALSE(p_.server.failed()) << xprt::conn_show(p_.server.conn);
+    EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST_F(SslDataTest, SmallReadsLeaveDataInsideOpenSsl) {
