@@ -84,7 +84,7 @@ bool stream::accept(int fd, const xprt::sock_addr& peer) noexcept {
         ::close(fd);
         return false;
     }
-    raw::accept_init(fe, fd, peer, &w.lst.address());
+    raw::accept_init(fe, fd, peer, &w.lst);
 #if XS_HAVE_OPENSSL
     if (s.tls_server) {
         ssl::conn_options co;

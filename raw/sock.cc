@@ -71,6 +71,9 @@ result<int> listen_socket(const sock_addr& addr, const listen_options& opt) noex
     if (is_inet(fam) && opt.tfo_queue > 0) {
         set_int(fd, IPPROTO_TCP, TCP_FASTOPEN, opt.tfo_queue);
     }
+    if (is_inet(fam) && opt.nodelay) {
+        set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);  // inherited by accepted sockets
+    }
     if (sys::listen(fd, opt.backlog) != 0) {
         const int e = errno;
         (void)sys::close(fd);
@@ -181,15 +184,15 @@ bool is_wildcard(const sock_addr& a) noexcept {
 
 }  // namespace
 
-void accept_init(connection& c, int fd, const sock_addr& peer, const sock_addr* bound) noexcept {
+void accept_init(connection& c, int fd, const sock_addr& peer, const listener* from) noexcept {
     c.handle.fd = fd;
     c.src = peer;
-    if (bound != nullptr && !is_wildcard(*bound)) {
-        c.dst = *bound;
+    if (from != nullptr && !is_wildcard(from->address())) {
+        c.dst = from->address();
     } else if (auto l = local_address(fd)) {
         c.dst = *l;
     }
-    if (is_inet(peer.family())) {
+    if (is_inet(peer.family()) && (from == nullptr || !from->nodelay())) {
         set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     }
     xprt::conn_ctrl_init(c);
@@ -275,6 +278,12 @@ result<void> listener::open(const sock_addr& addr, const listen_options& opt) no
         addr_ = *a;
     } else {
         addr_ = addr;
+    }
+    nodelay_ = false;
+    if (is_inet(addr_.family())) {
+        int v = 0;
+        socklen_t len = sizeof v;
+        nodelay_ = sys::getsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 && v != 0;
     }
     // Listeners stay level-triggered: a backlog left non-empty must keep reporting.
     try {

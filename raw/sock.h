@@ -20,6 +20,9 @@ struct listen_options {
     bool v6only = false;
     bool unlink_unix = true;  ///< UNIX: remove a stale socket file before bind
     int unix_mode = 0;        ///< UNIX: chmod the socket file to this mode when non-zero
+    /// TCP: TCP_NODELAY on the listening socket. Linux copies it to every accepted socket, so
+    /// accept_init from a `listener` saves one setsockopt per connection.
+    bool nodelay = true;
 };
 
 /// A non-blocking, close-on-exec listening socket bound to `addr` (port 0: any free port).
@@ -59,12 +62,16 @@ struct connect_options {
 result<void> connect_socket(xprt::connection& c, const xprt::sock_addr& to,
                             const connect_options& opt = {}) noexcept;
 
+class listener;
+
 /// Sets up an accepted socket on `c`: fd, addresses, TCP_NODELAY, ctrl init (both directions
-/// ready: the first recv is speculative). The chain must be prepared first. `bound` is the
-/// listener's address: when it names one address (not a wildcard such as 0.0.0.0 or ::), it is
-/// the connection's `dst` and no getsockname is needed.
+/// ready: the first recv is speculative). The chain must be prepared first. `from` is the
+/// listener that accepted `fd`, if any. Its address, when it names one address (not a wildcard
+/// such as 0.0.0.0 or ::), is the connection's `dst`, so no getsockname is needed; and when the
+/// listener has TCP_NODELAY (listen_options::nodelay), the accepted socket inherited it, so no
+/// setsockopt is needed. Without `from`, both calls are made.
 void accept_init(xprt::connection& c, int fd, const xprt::sock_addr& peer,
-                 const xprt::sock_addr* bound = nullptr) noexcept;
+                 const listener* from = nullptr) noexcept;
 
 /// Fills `c.src` with getsockname if it is still empty (connect_options::fetch_source false).
 void fill_local_address(xprt::connection& c) noexcept;
@@ -90,6 +97,9 @@ public:
     void close() noexcept;
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] const xprt::sock_addr& address() const noexcept { return addr_; }
+    /// True when the listening socket has TCP_NODELAY (read back at open): accepted sockets
+    /// inherit it.
+    [[nodiscard]] bool nodelay() const noexcept { return nodelay_; }
 
     struct stats_t {
         std::uint64_t accepted = 0;
@@ -110,6 +120,7 @@ private:
     int fd_ = -1;
     int batch_ = 64;
     xprt::sock_addr addr_;
+    bool nodelay_ = false;
     event::tasklet task_;
     event::timer pause_;
     stats_t stats_;

@@ -300,6 +300,64 @@ TEST(ListenerTest, AcceptsInBatchesFromTheLoop) {
     }
 }
 
+int nodelay_of(int fd) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    return ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 ? v : -1;
+}
+
+TEST(ListenerTest, AcceptedSocketsInheritNodelayWithoutASyscall) {
+    // TCP_NODELAY is set once on the listener; the kernel copies it to each accepted socket, so
+    // accept_init from that listener makes no setsockopt (nor getsockname: the address is
+    // the listener's own).
+    event::loop loop;
+    accepted acc;
+    raw::listener lst(loop, accepted::on_accept, &acc);
+    ASSERT_TRUE(lst.open(*sock_addr::parse("127.0.0.1:0")).has_value());
+    EXPECT_TRUE(lst.nodelay());
+    EXPECT_EQ(nodelay_of(lst.fd()), 1);
+    const int cli = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(cli, lst.address().sa(), lst.address().len), 0);
+    ASSERT_TRUE(run_until(loop, [&] { return acc.fds.size() == 1; }));
+    const int fd = acc.fds[0];
+    acc.fds.clear();  // owned by the connection now
+    {
+        xprt::connection c(loop);
+        ASSERT_TRUE(xprt::conn_prepare(c, &raw::sock_ctrl(), &raw::ops()).has_value());
+        sys::hooks h;
+        raw::accept_init(c, fd, acc.peers[0], &lst);
+        EXPECT_EQ(h.count(call::setsockopt), 0u);
+        EXPECT_EQ(nodelay_of(fd), 1);
+        EXPECT_EQ(c.dst, lst.address());
+    }
+    ::close(cli);
+}
+
+TEST(ListenerTest, WithoutNodelayTheAcceptedSocketGetsItItself) {
+    event::loop loop;
+    accepted acc;
+    raw::listener lst(loop, accepted::on_accept, &acc);
+    raw::listen_options lo;
+    lo.nodelay = false;
+    ASSERT_TRUE(lst.open(*sock_addr::parse("127.0.0.1:0"), lo).has_value());
+    EXPECT_FALSE(lst.nodelay());
+    const int cli = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(cli, lst.address().sa(), lst.address().len), 0);
+    ASSERT_TRUE(run_until(loop, [&] { return acc.fds.size() == 1; }));
+    const int fd = acc.fds[0];
+    acc.fds.clear();
+    EXPECT_EQ(nodelay_of(fd), 0);  // nothing to inherit
+    {
+        xprt::connection c(loop);
+        ASSERT_TRUE(xprt::conn_prepare(c, &raw::sock_ctrl(), &raw::ops()).has_value());
+        sys::hooks h;
+        raw::accept_init(c, fd, acc.peers[0], &lst);
+        EXPECT_EQ(h.count(call::setsockopt), 1u);
+        EXPECT_EQ(nodelay_of(fd), 1);
+    }
+    ::close(cli);
+}
+
 TEST(ListenerTest, UnixSocketFileGetsTheRequestedMode) {
     char dir[] = "/tmp/xstack-sock-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);

@@ -110,7 +110,7 @@ void echo_server::on_accept(void* ctx, int fd, const xprt::sock_addr& peer) noex
         delete s;
         return;
     }
-    raw::accept_init(s->conn, fd, peer);
+    raw::accept_init(s->conn, fd, peer, &self->listener_);
     if (self->accept_proxy_ != nullptr) {
         s->conn.flags.set(conn_flag::accept_proxy);
         if (handshake::attach(s->conn, *self->accept_proxy_) == nullptr) {
