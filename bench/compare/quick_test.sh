@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compare.quick: bench/compare/run.sh with XS_CMP_QUICK=1 runs to the end and writes its JSON
-# (every measurement present, with a number for both proxies), its table and its chart.
+# (every measurement present, with a number for both proxies; the paired ratios wired to their
+# own rounds), its table and its chart.
 #   quick_test.sh PATH/TO/run.sh        (XS_PROXY, XS_PP, XS_LOADGEN from the build)
 set -euo pipefail
 out=$(mktemp -d)
@@ -13,5 +14,11 @@ n=$(grep -c '"key": ' "$out/compare.json")
 bad=$(grep '"key": ' "$out/compare.json" | grep -Evc '"xstack": [0-9.]+, "haproxy": [0-9.]+,' || true)
 ((n == 22)) || { echo "FAIL: $n measurements in compare.json, want 22" >&2; cat "$out/compare.json" >&2; exit 1; }
 ((bad == 0)) || { echo "FAIL: $bad measurements without two numbers" >&2; cat "$out/compare.json" >&2; exit 1; }
+# With one round the median of the per-round ratios is that round's ratio, the ratio of medians.
+mism=$(grep '"paired": true' "$out/compare.json" |
+    sed -E 's/.*"ratio": ([0-9.]+), "ratio_of_medians": ([0-9.]+),.*/\1 \2/' | awk '$1 != $2' | wc -l)
+npaired=$(grep -c '"paired": true' "$out/compare.json" || true)
+((npaired == 11)) || { echo "FAIL: $npaired paired ratios, want 11" >&2; cat "$out/compare.json" >&2; exit 1; }
+((mism == 0)) || { echo "FAIL: $mism paired ratios differ from the ratio of medians" >&2; exit 1; }
 head -c 8 "$out/compare.png" | od -An -c | grep -q 'P   N   G' || { echo "FAIL: compare.png is not a PNG" >&2; exit 1; }
 echo "PASS: 22 measurements, table and chart written"
