@@ -8,15 +8,19 @@
 # speed cancels out), with the ratio of the medians beside it. The absolute figures are context
 # (these machines are shared and noisy). Measurements:
 #   keepalive    wrk -t1 -c50 -> proxy -> nginx (small file): requests/s, proxy CPU per request
+#                (user and kernel, from /proc/PID/stat), and the ratio those CPU costs allow on a
+#                saturated machine (client and server need cores / direct rate per request)
 #   syscalls     strace -f -c on the proxy over XS_CMP_REQS keep-alive requests, connections
 #                established and warm: per request
 #   bulk         one connection, XS_CMP_BULK bytes, xstack-loadgen send -> proxy -> sink, with
-#                --splice never and --splice always; the direct send -> sink rate is the ceiling
+#                --splice never and --splice always; the direct send -> sink rate is the
+#                ceiling; proxy CPU per MB, and the share of direct and the ratio it allows
 #   tls          full TLS handshakes/s: 4 x `openssl s_time -new -www` (a new session each time:
 #                wrk would resume them) -> proxy --tls-cert -> nginx, RSA 2048 and ECDSA P-256;
 #                "+pp": a front HAProxy adds a PROXY v2 header, the proxy has --accept-proxy
 #   idle         RSS of the proxy holding XS_CMP_IDLE idle connections, per connection
-#   close        wrk with Connection: close: new connections/s (one request each)
+#   close        wrk with Connection: close: new connections/s (one request each), proxy CPU
+#                per connection and the ratio it allows
 # Writes OUT_DIR/compare.json, compare.md (the table) and compare.png (the ratios, gnuplot).
 # OUT_DIR defaults to build/compare. Needs the release build (made here when missing) and
 # scripts/deps.sh build test interop.
@@ -144,43 +148,62 @@ SINK=127.0.0.1:$(sed -n 's/^port //p' "$IOP_TMP/sink.out")
 # ---------------------------------------------------------------- 1, 6: keep-alive and close
 note "keep-alive and close mode: $rounds round(s) of ${secs}s per side"
 start_pair http --connect "$WEB" --splice never
-declare -a ka_d ka_x ka_h cpu_x cpu_h usr_x usr_h sys_x sys_h cl_d cl_x cl_h
+# per_unit TICKS N: microseconds of CPU per unit for TICKS clock ticks over N units.
+per_unit() { awk -v t="$1" -v n="$2" -v hz="$tck" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }'; }
+# wrk_cpu SIDE ARRAY_PREFIX WRK_ARGS...: one wrk run through the proxy of SIDE (x or h),
+# appended to PREFIX_SIDE (requests/s), PREFIXcpu_SIDE, PREFIXusr_SIDE and PREFIXsys_SIDE
+# (the proxy's CPU, user and kernel time per request, in us, from /proc/PID/stat).
+wrk_cpu() {
+    local side=$1 pre=$2 port dpid o n rate u0 s0 u1 s1
+    shift 2
+    if [[ $side == x ]]; then port=$XS_PORT dpid=$XS_DPID; else port=$HP_PORT dpid=$HP_DPID; fi
+    read -r u0 s0 < <(cpu_ticks "$dpid")
+    o=$(timeout $((secs + 30)) wrk -t1 -c50 -d"${secs}s" "$@" "http://127.0.0.1:$port$url_path")
+    read -r u1 s1 < <(cpu_ticks "$dpid")
+    n=$(awk '/ requests in / { print $1 }' <<<"$o")
+    rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$o")
+    [[ -n "$n" && "$n" -gt 0 && "$o" != *"Socket errors"* ]] || fail "wrk $* through $side: $o"
+    eval "${pre}_$side+=($rate) ${pre}cpu_$side+=($(per_unit $((u1 - u0 + s1 - s0)) "$n"))"
+    eval "${pre}usr_$side+=($(per_unit $((u1 - u0)) "$n")) ${pre}sys_$side+=($(per_unit $((s1 - s0)) "$n"))"
+}
+# bound CORES DIRECT_RATE X_COST H_COST: the ratio xstack/HAProxy a saturated machine allows.
+# The client and server need CORES / DIRECT_RATE of CPU per unit, each proxy adds its own cost
+# (same unit), and the rates go as the inverse of the sums.
+bound() {
+    awk -v c="$1" -v d="$2" -v x="$3" -v h="$4" 'BEGIN { o = c * 1e6 / d; printf "%.3f", (o + h) / (o + x) }'
+}
+declare -a ka_d ka_x ka_h kacpu_x kacpu_h kausr_x kausr_h kasys_x kasys_h
+declare -a cl_d cl_x cl_h clcpu_x clcpu_h clusr_x clusr_h clsys_x clsys_h
 for ((r = 0; r < rounds; r++)); do
     ka_d+=("$(wrk_rate -c50 -d"${secs}s" "http://$WEB$url_path")")
-    for side in x h; do
-        if [[ $side == x ]]; then port=$XS_PORT dpid=$XS_DPID; else port=$HP_PORT dpid=$HP_DPID; fi
-        read -r u0 s0 < <(cpu_ticks "$dpid")
-        o=$(timeout $((secs + 30)) wrk -t1 -c50 -d"${secs}s" "http://127.0.0.1:$port$url_path")
-        read -r u1 s1 < <(cpu_ticks "$dpid")
-        n=$(awk '/ requests in / { print $1 }' <<<"$o")
-        rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$o")
-        [[ -n "$n" && "$n" -gt 0 ]] || fail "wrk through $side: $o"
-        per_req() { awk -v t="$1" -v n="$n" -v hz="$tck" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }'; }
-        eval "ka_$side+=($rate) cpu_$side+=($(per_req $((u1 - u0 + s1 - s0))))"
-        eval "usr_$side+=($(per_req $((u1 - u0)))) sys_$side+=($(per_req $((s1 - s0))))"
-    done
+    wrk_cpu x ka
+    wrk_cpu h ka
 done
 for ((r = 0; r < rounds; r++)); do
     cl_d+=("$(wrk_rate -c50 -d"${secs}s" -H 'Connection: close' "http://$WEB$url_path")")
-    cl_x+=("$(wrk_rate -c50 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$XS_PORT$url_path")")
-    cl_h+=("$(wrk_rate -c50 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$HP_PORT$url_path")")
+    wrk_cpu x cl -H 'Connection: close'
+    wrk_cpu h cl -H 'Connection: close'
 done
 result ka_rps "keep-alive requests/s" "req/s" "$(median "${ka_x[@]}")" \
     "$(median "${ka_h[@]}")" "$(median "${ka_d[@]}")" ">=1.1" "$(paired ka_x ka_h)"
-result ka_cpu "proxy CPU per request" "us" "$(median "${cpu_x[@]}")" \
-    "$(median "${cpu_h[@]}")" "" "<=0.9" "$(paired cpu_x cpu_h)"
-# What the CPU costs allow: wrk and nginx need (cores / direct rate) of CPU per request, the
-# proxy adds its own; on a saturated machine the rates go as the inverse of the sums.
-mx=$(median "${cpu_x[@]}") mh=$(median "${cpu_h[@]}") md=$(median "${ka_d[@]}")
+result ka_cpu "proxy CPU per request" "us" "$(median "${kacpu_x[@]}")" \
+    "$(median "${kacpu_h[@]}")" "" "<=0.9" "$(paired kacpu_x kacpu_h)"
 result ka_bound "keep-alive ratio the CPU costs allow" "ratio" \
-    "$(awk -v c="$(nproc)" -v d="$md" -v x="$mx" -v h="$mh" \
-        'BEGIN { o = c * 1e6 / d; printf "%.3f", (o + h) / (o + x) }')" 1 "" ""
-result ka_cpu_user "  of which user space" "us" "$(median "${usr_x[@]}")" \
-    "$(median "${usr_h[@]}")" "" "" "$(paired usr_x usr_h)"
-result ka_cpu_sys "  of which kernel" "us" "$(median "${sys_x[@]}")" \
-    "$(median "${sys_h[@]}")" "" "" "$(paired sys_x sys_h)"
+    "$(bound "$(nproc)" "$(median "${ka_d[@]}")" "$(median "${kacpu_x[@]}")" \
+        "$(median "${kacpu_h[@]}")")" 1 "" ""
+result ka_cpu_user "  of which user space" "us" "$(median "${kausr_x[@]}")" \
+    "$(median "${kausr_h[@]}")" "" "" "$(paired kausr_x kausr_h)"
+result ka_cpu_sys "  of which kernel" "us" "$(median "${kasys_x[@]}")" \
+    "$(median "${kasys_h[@]}")" "" "" "$(paired kasys_x kasys_h)"
 result close_cps "close mode connections/s" "conn/s" "$(median "${cl_x[@]}")" \
     "$(median "${cl_h[@]}")" "$(median "${cl_d[@]}")" ">=1.0" "$(paired cl_x cl_h)"
+result close_cpu "close mode: proxy CPU per connection" "us" "$(median "${clcpu_x[@]}")" \
+    "$(median "${clcpu_h[@]}")" "" "" "$(paired clcpu_x clcpu_h)"
+result close_cpu_sys "  of which kernel" "us" "$(median "${clsys_x[@]}")" \
+    "$(median "${clsys_h[@]}")" "" "" "$(paired clsys_x clsys_h)"
+result close_bound "close mode ratio the CPU costs allow" "ratio" \
+    "$(bound "$(nproc)" "$(median "${cl_d[@]}")" "$(median "${clcpu_x[@]}")" \
+        "$(median "${clcpu_h[@]}")")" 1 "" ""
 
 # ---------------------------------------------------------------- 2: syscalls per request
 # In steady state: wrk runs through the proxy, its 50 connections established and warm. wrk is
@@ -272,19 +295,33 @@ bulk_rate() {  # bulk_rate ADDR: MB/s of one connection carrying $bulk bytes
 for mode in never always; do
     note "bulk, --splice $mode: $rounds round(s) of $bulk bytes"
     start_pair "bulk$mode" --connect "$SINK" --splice "$mode"
-    declare -a bd=() bx=() bh=()
+    declare -a bd=() bx=() bh=() bcx=() bch=()
     for ((r = 0; r < rounds; r++)); do
         bd+=("$(bulk_rate "$SINK")")
-        bx+=("$(bulk_rate "127.0.0.1:$XS_PORT")")
-        bh+=("$(bulk_rate "127.0.0.1:$HP_PORT")")
+        for side in x h; do
+            if [[ $side == x ]]; then port=$XS_PORT dpid=$XS_DPID; else port=$HP_PORT dpid=$HP_DPID; fi
+            read -r u0 s0 < <(cpu_ticks "$dpid")
+            rate=$(bulk_rate "127.0.0.1:$port")
+            read -r u1 s1 < <(cpu_ticks "$dpid")
+            # CPU per MB, in us (bulk bytes / 1e6 MB)
+            eval "b$side+=($rate) bc$side+=($(per_unit $((u1 - u0 + s1 - s0)) $((bulk / 1000000))))"
+        done
     done
     tgt=">=1.1"
     [[ $mode == always ]] && tgt=">=1.3"
     mx=$(median "${bx[@]}") mh=$(median "${bh[@]}") md=$(median "${bd[@]}")
     result "bulk_$mode" "bulk, splice $mode" "MB/s" "$mx" "$mh" "$md" "$tgt" "$(paired bx bh)"
+    result "bulk_${mode}_cpu" "  proxy CPU per MB" "us" "$(median "${bcx[@]}")" \
+        "$(median "${bch[@]}")" "" "" "$(paired bcx bch)"
     if [[ $mode == always ]]; then
         result bulk_always_ceiling "bulk, splice always, share of direct" "x direct" \
             "$(paired bx bd)" "$(paired bh bd)" "" "xs>=0.7"
+        # The sender and the sink need (cores / direct rate) of CPU per MB, the proxy its own.
+        result bulk_always_bound "  share of direct the CPU costs allow" "x direct" \
+            "$(bound "$(nproc)" "$md" "$(median "${bcx[@]}")" 0)" \
+            "$(bound "$(nproc)" "$md" "$(median "${bch[@]}")" 0)" "" ""
+        result bulk_always_ratio_bound "  ratio the CPU costs allow" "ratio" \
+            "$(bound "$(nproc)" "$md" "$(median "${bcx[@]}")" "$(median "${bch[@]}")")" 1 "" ""
     fi
     stop_pair "bulk$mode"
 done
