@@ -429,8 +429,8 @@ Transport
   --splice auto|always|never
                             kernel splice between plain TCP sides (default auto: once a
                             direction moves bulk data; see docs/proxy.md)
-  --pipe-size BYTES         size asked for the splicing pipes (default 1048576; the kernel
-                            keeps its own default, usually 65536, if it refuses)
+  --pipe-size BYTES         size asked for the splicing pipes (default 1048576; at most
+                            /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE)
   --tfo                     TCP Fast Open: on the listener, and on backend connects when client
                             data are already waiting
   --poller epoll-et|epoll|poll

@@ -1,9 +1,11 @@
 // raw/pipe_pool.cc
 #include "raw/pipe_pool.h"
 
+#include <cerrno>
 #include <new>
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "event/sys.h"
 
@@ -31,6 +33,25 @@ struct pool_reaper {
     ~pool_reaper() { pipe_pool_trim(); }
 };
 thread_local pool_reaper reaper;
+
+/// fs.pipe-max-size: the largest pipe an unprivileged process may ask for; 0 if unknown.
+std::size_t pipe_max_size() noexcept {
+    const int fd = ::open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    char text[32] = {};
+    const ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    std::size_t v = 0;
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i) {
+        v = v * 10 + static_cast<std::size_t>(text[i] - '0');
+    }
+    return v;
+}
 
 }  // namespace
 
@@ -70,8 +91,16 @@ xprt::pipe* pipe_get() noexcept {
     }
     p->cons = fds[0];
     p->prod = fds[1];
-    if (pool.pipe_size != 0) {
-        (void)sys::fcntl(p->prod, F_SETPIPE_SZ, static_cast<long>(pool.pipe_size));
+    if (pool.pipe_size != 0 &&
+        sys::fcntl(p->prod, F_SETPIPE_SZ, static_cast<long>(pool.pipe_size)) < 0 &&
+        errno == EPERM) {
+        // Above fs.pipe-max-size without CAP_SYS_RESOURCE: take the largest size allowed rather
+        // than keep the kernel's 64 KiB default, and ask for that from now on.
+        const std::size_t max = pipe_max_size();
+        if (max != 0 && max < pool.pipe_size) {
+            pool.pipe_size = max;
+            (void)sys::fcntl(p->prod, F_SETPIPE_SZ, static_cast<long>(max));
+        }
     }
     const int sz = sys::fcntl(p->prod, F_GETPIPE_SZ, 0);
     p->capacity = sz > 0 ? static_cast<std::size_t>(sz) : 65536;

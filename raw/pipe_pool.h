@@ -17,8 +17,9 @@ struct pipe_pool_stats {
 };
 
 /// Sets this thread's pool: `pipe_size` bytes per pipe (F_SETPIPE_SZ; 0 keeps the kernel's
-/// default), at most `max_cached` idle pipes kept, at most `max_pipes` in existence (0: no
-/// limit). Call before the first pipe_get().
+/// default; above fs.pipe-max-size, which only CAP_SYS_RESOURCE may exceed, that maximum), at
+/// most `max_cached` idle pipes kept, at most `max_pipes` in existence (0: no limit). Call
+/// before the first pipe_get().
 void pipe_pool_configure(std::size_t pipe_size, std::size_t max_cached,
                          std::size_t max_pipes = 0) noexcept;
 

@@ -1,5 +1,6 @@
 // tests/raw/counters_test.cc - frequency counters with a deterministic clock, the 1/32 byte-rate
 // scaling, per-thread totals summed by the reader, and the pipe pool.
+#include <fstream>
 #include <thread>
 
 #include <unistd.h>
@@ -145,6 +146,31 @@ TEST(PipePoolTest, PipeSizeIsApplied) {
         ASSERT_NE(p, nullptr);
         EXPECT_EQ(p->capacity, 256u * 1024u);
         raw::pipe_put(p);
+    });
+    t.join();
+}
+
+TEST(PipePoolTest, SizeAboveTheSystemMaximumGetsTheMaximum) {
+    // Asking for more than fs.pipe-max-size is refused (EPERM) to an unprivileged process; the
+    // pool then takes the maximum, not the kernel's 64 KiB default.
+    std::size_t max = 0;
+    {
+        std::ifstream f("/proc/sys/fs/pipe-max-size");
+        ASSERT_TRUE(f >> max);
+    }
+    ASSERT_GT(max, std::size_t{65536}) << "a 64 KiB maximum cannot show the difference";
+    std::thread t([max] {
+        raw::pipe_pool_configure(max * 4, 4);
+        xprt::pipe* a = raw::pipe_get();
+        xprt::pipe* b = raw::pipe_get();  // a second new pipe asks for the clamped size at once
+        ASSERT_NE(a, nullptr);
+        ASSERT_NE(b, nullptr);
+        // Exactly the maximum, or more for a process with CAP_SYS_RESOURCE.
+        EXPECT_GE(a->capacity, max);
+        EXPECT_GE(b->capacity, max);
+        EXPECT_EQ(raw::pipe_pool_get_stats().created, 2u);
+        raw::pipe_put(a);
+        raw::pipe_put(b);
     });
     t.join();
 }
