@@ -27,11 +27,13 @@ public:
     [[nodiscard]] T& value() & { return std::get<0>(v_); }
     [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
     [[nodiscard]] T&& value() && { return std::get<0>(std::move(v_)); }
-    [[nodiscard]] const error_info& error() const { return std::get<1>(v_); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
+    // As std::expected: value() checks (throws std::bad_variant_access), error(), * and -> do
+    // not, so code that tested has_value() first can use them in noexcept functions.
+    [[nodiscard]] const error_info& error() const noexcept { return *std::get_if<1>(&v_); }
+    T& operator*() & noexcept { return *std::get_if<0>(&v_); }
+    const T& operator*() const& noexcept { return *std::get_if<0>(&v_); }
+    T* operator->() noexcept { return std::get_if<0>(&v_); }
+    const T* operator->() const noexcept { return std::get_if<0>(&v_); }
 
 private:
     std::variant<T, error_info> v_;
