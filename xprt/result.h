@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "xprt/assert.h"
 #include "xprt/conn_error.h"
 
 namespace xstack {
@@ -27,13 +28,23 @@ public:
     [[nodiscard]] T& value() & { return std::get<0>(v_); }
     [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
     [[nodiscard]] T&& value() && { return std::get<0>(std::move(v_)); }
-    // As std::expected: value() checks (throws std::bad_variant_access), error(), * and -> do
-    // not, so code that tested has_value() first can use them in noexcept functions.
-    [[nodiscard]] const error_info& error() const noexcept { return *std::get_if<1>(&v_); }
-    T& operator*() & noexcept { return *std::get_if<0>(&v_); }
-    const T& operator*() const& noexcept { return *std::get_if<0>(&v_); }
-    T* operator->() noexcept { return std::get_if<0>(&v_); }
-    const T* operator->() const noexcept { return std::get_if<0>(&v_); }
+    // As std::expected: value() checks (throws std::bad_variant_access); error(), * and -> have
+    // has_value() (or its opposite) as a precondition, asserted in checked builds, so code that
+    // tested it can use them in noexcept functions.
+    [[nodiscard]] const error_info& error() const noexcept {
+        XS_ASSERT(!has_value());
+        return *std::get_if<1>(&v_);
+    }
+    T& operator*() & noexcept { return *operator->(); }
+    const T& operator*() const& noexcept { return *operator->(); }
+    T* operator->() noexcept {
+        XS_ASSERT(has_value());
+        return std::get_if<0>(&v_);
+    }
+    const T* operator->() const noexcept {
+        XS_ASSERT(has_value());
+        return std::get_if<0>(&v_);
+    }
 
 private:
     std::variant<T, error_info> v_;
