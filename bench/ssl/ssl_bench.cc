@@ -337,8 +337,9 @@ private:
     std::size_t off_ = 0;
 };
 
-void BM_Ssl_Bulk16k(benchmark::State& state) {
-    layer_bulk b(state.range(0) != 0);
+/// 1 MiB through `b` per iteration.
+template <class Bulk>
+void run_bulk(benchmark::State& state, Bulk& b) {
     if (!b.ok()) {
         state.SkipWithError("setup");
         return;
@@ -352,22 +353,16 @@ void BM_Ssl_Bulk16k(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(per_iteration));
     state.SetLabel(b.cipher());
 }
+
+void BM_Ssl_Bulk16k(benchmark::State& state) {
+    layer_bulk b(state.range(0) != 0);
+    run_bulk(state, b);
+}
 BENCHMARK(BM_Ssl_Bulk16k)->Arg(0)->Arg(1)->ArgName("et")->Unit(benchmark::kMillisecond);
 
 void BM_OpenSsl_Bulk16k(benchmark::State& state) {
     direct_bulk b;
-    if (!b.ok()) {
-        state.SkipWithError("handshake");
-        return;
-    }
-    for (auto _ : state) {
-        if (!b.transfer(per_iteration)) {
-            state.SkipWithError("connection failed");
-            return;
-        }
-    }
-    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(per_iteration));
-    state.SetLabel(b.cipher());
+    run_bulk(state, b);
 }
 BENCHMARK(BM_OpenSsl_Bulk16k)->Unit(benchmark::kMillisecond);
 
