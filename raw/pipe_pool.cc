@@ -5,6 +5,9 @@
 #include <new>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event/sys.h"
@@ -15,6 +18,7 @@ namespace {
 
 struct pool_state {
     xprt::pipe* head = nullptr;
+    bool sigpipe_blocked = false;  ///< this thread's mask blocks SIGPIPE (set by pipe_get)
     std::size_t pipe_size = 0;
     std::size_t max_cached = 64;
     std::size_t max_pipes = 0;
@@ -33,6 +37,13 @@ struct pool_reaper {
     ~pool_reaper() { pipe_pool_trim(); }
 };
 thread_local pool_reaper reaper;
+
+sigset_t sigpipe_set() noexcept {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPIPE);
+    return s;
+}
 
 /// fs.pipe-max-size: the largest pipe an unprivileged process may ask for; 0 if unknown.
 std::size_t pipe_max_size() noexcept {
@@ -72,6 +83,10 @@ xprt::pipe* pipe_get() noexcept {
         --pool.st.cached;
         ++pool.st.in_use;
         return p;
+    }
+    if (!pool.sigpipe_blocked) {
+        const sigset_t s = sigpipe_set();
+        pool.sigpipe_blocked = ::pthread_sigmask(SIG_BLOCK, &s, nullptr) == 0;
     }
     if (pool.max_pipes != 0 && pool.st.in_use + pool.st.cached >= pool.max_pipes) {
         ++pool.st.failures;
@@ -121,6 +136,15 @@ void pipe_put(xprt::pipe* p) noexcept {
     p->next = pool.head;
     pool.head = p;
     ++pool.st.cached;
+}
+
+void discard_sigpipe() noexcept {
+    if (!pool.sigpipe_blocked) {
+        return;  // not blocked here: nothing of ours can be pending
+    }
+    const sigset_t s = sigpipe_set();
+    const timespec zero{};
+    (void)::sigtimedwait(&s, nullptr, &zero);  // a standard signal is pending at most once
 }
 
 pipe_pool_stats pipe_pool_get_stats() noexcept {

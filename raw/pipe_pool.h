@@ -25,7 +25,16 @@ void pipe_pool_configure(std::size_t pipe_size, std::size_t max_cached,
 
 /// An empty pipe from this thread's cache, or a new one; nullptr when pipes cannot be created
 /// (the caller falls back to buffers). Hold a pipe only while it holds data.
+///
+/// The first call on a thread blocks SIGPIPE in that thread's signal mask (pthread_sigmask,
+/// once): splice() into a socket cannot ask for MSG_NOSIGNAL, and a peer that has gone raises
+/// SIGPIPE, whose default action kills the process. snd_pipe discards the signal it caused
+/// (discard_sigpipe) when splice fails with EPIPE, so none stays pending.
 [[nodiscard]] xprt::pipe* pipe_get() noexcept;
+/// Takes a pending SIGPIPE of this thread, if any, without delivering it (sigtimedwait with a
+/// zero timeout). For the EPIPE path of a splice into a socket; a no-op where pipe_get has not
+/// blocked SIGPIPE.
+void discard_sigpipe() noexcept;
 /// Returns a pipe: cached if empty and the cache has room, destroyed otherwise (a pipe that
 /// still holds data cannot be reused safely).
 void pipe_put(xprt::pipe* p) noexcept;

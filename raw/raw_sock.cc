@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "event/sys.h"
+#include "raw/pipe_pool.h"
 #include "raw/traffic.h"
 #include "xprt/assert.h"
 #include "xprt/ledger.h"
@@ -562,6 +563,9 @@ pipe_io raw_ops::snd_pipe(connection& c, xprt_ctx* /*ctx*/, xprt::pipe& p,
         }
         if ((e == ENOSYS || e == EBADF) && done == 0) {
             return pipe_io::unsupported();
+        }
+        if (e == EPIPE) {
+            discard_sigpipe();  // splice has no MSG_NOSIGNAL: take the SIGPIPE it raised
         }
         fail_errno(c, e, term_type::snd_err);
         break;

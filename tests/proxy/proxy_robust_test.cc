@@ -423,7 +423,13 @@ TEST_P(ProxyRobustSpliceTest, ClientResetMidTransferClosesTheBackendSide) {
     const auto logs = px.wait_logs(1);
     ASSERT_EQ(logs.size(), 1u);
     EXPECT_EQ(log_field(logs[0], "term"), "client_error") << logs[0];
-    EXPECT_EQ(log_field(logs[0], "code"), "ERESET") << logs[0];
+    // ERESET nearly always. About one run in a hundred, with --splice always under load, the
+    // first call to meet the dead socket is the splice into it and it reports EPIPE (before
+    // SIGPIPE was blocked for splicing threads, that run killed the test process). The cause
+    // of the EPIPE ordering is not understood yet; both say the client went away.
+    const std::string code = log_field(logs[0], "code");
+    EXPECT_TRUE(code == "ERESET" || (code == "EPIPE" && std::string(GetParam()) == "always"))
+        << logs[0];
     EXPECT_TRUE(wait_until([&] { return px.srv().info().curr_conns == 0; }))
         << px.srv().show_info();
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -619,6 +620,36 @@ TEST_F(RawPipeTest, R27NoSpliceSupportIsAnExplicitAnswer) {
     EXPECT_FALSE(r.not_supported);
     EXPECT_EQ(r.bytes, 0u);
     EXPECT_FALSE(c().flags.has(conn_flag::error));
+}
+
+bool sigpipe_pending() {
+    sigset_t s;
+    sigemptyset(&s);
+    return ::sigpending(&s) == 0 && sigismember(&s, SIGPIPE) == 1;
+}
+
+TEST_F(RawPipeTest, SpliceIntoAClosedSocketIsEpipeNotASignal) {
+    // splice() cannot ask for MSG_NOSIGNAL: into a socket that can no longer send it raises
+    // SIGPIPE, which would kill this process. pipe_get blocked it for this thread, and snd_pipe
+    // takes the pending signal back after EPIPE. Both families: UNIX and TCP.
+    for (const bool tcp : {false, true}) {
+        if (tcp) {
+            make_tcp_pair();
+        }
+        ctrl_init();
+        ASSERT_EQ(::write(p_->prod, "bytes", 5), 5);
+        p_->data = 5;
+        ASSERT_EQ(::shutdown(fd_, SHUT_WR), 0);  // behind the layer's back: the kernel says EPIPE
+        EXPECT_EQ(splice_out(5).bytes, 0u);
+        EXPECT_TRUE(c().flags.has(conn_flag::error)) << tcp;
+        EXPECT_EQ(c().err_code, conn_err::epipe) << tcp;
+        EXPECT_EQ(fails(call::splice), 1u) << tcp;
+        EXPECT_FALSE(sigpipe_pending()) << tcp;  // taken back, not left to fire later
+        char tmp[8];
+        ASSERT_EQ(::read(p_->cons, tmp, sizeof tmp), 5);
+        p_->data = 0;
+        hooks_.reset_counts();
+    }
 }
 
 TEST_F(RawPipeTest, R28StopsBeforeACertainEagain) {
