@@ -164,8 +164,7 @@ public:
             return;
         }
         r_->task.wake();
-        for (int i = 0; i < 1000 && (w_->conn.tls() == nullptr || r_->conn.tls() == nullptr);
-             ++i) {
+        for (int i = 0; i < 1000 && (w_->conn.tls() == nullptr || r_->conn.tls() == nullptr); ++i) {
             loop_.run_once(100);
         }
         ok_ = w_->conn.tls() != nullptr && r_->conn.tls() != nullptr;
@@ -400,8 +399,8 @@ void BM_Ssl_Bulk16k_Paired(benchmark::State& state) {
         t_direct += layer_first ? t2 - t1 : t1 - t0;
         layer_first = !layer_first;
     }
-    const double mb = static_cast<double>(state.iterations()) *
-                      static_cast<double>(per_iteration) / 1e6;
+    const double mb =
+        static_cast<double>(state.iterations()) * static_cast<double>(per_iteration) / 1e6;
     state.counters["layer_MBps"] = mb / t_layer;
     state.counters["direct_MBps"] = mb / t_direct;
     state.counters["ratio"] = t_direct / t_layer;

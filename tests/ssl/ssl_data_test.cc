@@ -70,7 +70,8 @@ TEST_F(SslDataTest, StaleErrorLeftByOtherCodeIsNotFatal) {
     p_.server.echo = true;
     p_.client.send("one");
     ASSERT_TRUE(start());
-    ASSERT_TRUE(run_until(loop_, [&] { return p_.client.received == "one"; }, 5000));
+    ASSERT_TRUE(run_until(
+        loop_, [&] { return p_.client.received == "one"; }, 5000));
     ERR_raise(ERR_LIB_SYS, ENOENT);  // not ours, and not the connections'
     ASSERT_NE(ERR_peek_error(), 0u);
     p_.client.send("two");
